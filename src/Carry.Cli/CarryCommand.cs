@@ -1,0 +1,61 @@
+using System.CommandLine;
+
+namespace Carry.Cli;
+
+/// <summary>Exit codes of the <c>carry</c> command (DESIGN.md).</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int BadInput = 2;
+    public const int Diverged = 3;
+    public const int Interrupted = 130;
+}
+
+/// <summary>An error the user can fix: printed as one line on stderr, exit code 2.</summary>
+public sealed class UsageException : Exception
+{
+    public UsageException(string message) : base(message) { }
+    public UsageException() { }
+    public UsageException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>The <c>carry</c> command line: builds the verbs and turns every failure into one line and an exit code.</summary>
+public static class CarryCommand
+{
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code.</summary>
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("Carry: recurrent neural networks that learn to add integers.");
+        foreach (var command in Verbs()) root.Subcommands.Add(command);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"carry: {parse.Errors[0].Message} (see 'carry --help')");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parse.Invoke();
+        }
+        catch (Exception e) when (Classify(e) is int code)
+        {
+            Console.Error.WriteLine($"carry: {OneLine(e.Message)}");
+            return code;
+        }
+    }
+
+    /// <summary>The verbs. Each file under Commands/ contributes one.</summary>
+    private static IEnumerable<Command> Verbs() => [];
+
+    /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
+    internal static int? Classify(Exception e) => e switch
+    {
+        UsageException or ArgumentException or FormatException or IOException or UnauthorizedAccessException
+            or InvalidDataException or OverflowException => ExitCodes.BadInput,
+        Carry.Training.TrainingDivergedException => ExitCodes.Diverged,
+        OperationCanceledException => ExitCodes.Interrupted,
+        _ => null,
+    };
+
+    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}

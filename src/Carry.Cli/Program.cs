@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Carry.Cli;
+
+return CarryCommand.Run(args);

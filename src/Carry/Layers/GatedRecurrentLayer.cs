@@ -1,0 +1,298 @@
+using System.Numerics;
+using Carry.Numerics;
+
+namespace Carry.Layers;
+
+/// <summary>
+/// The shared machinery of Elman, LSTM and GRU layers: fused gate weights
+/// <c>weight_ih_l0 [G*H, I]</c> and <c>weight_hh_l0 [G*H, H]</c> (G = 1, 4, 3), the input
+/// projection of all time steps as one product, one recurrent product per step, and the weight
+/// gradients of all steps as single products. A subclass supplies the cell: the non-linear
+/// map from the gate pre-activations to the new state, and its derivative.
+/// </summary>
+public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Parameter<T>[] _parameters;
+    private Tensor<T>? _input;      // [B, T, I] cached reference
+    private Tensor<T>? _gates;      // [B, T, GH] pre-activations, then activated gates after the cell
+    private Tensor<T>? _hiddenProj; // [B, T, GH] W_hh·h + b_hh, kept apart only when SeparateHiddenProjection
+    private Tensor<T>? _hidden;     // [B, T, H] h_t
+    private Tensor<T>? _hiddenPrev; // [B, T, H] h_(t-1) in processing order
+    private Tensor<T>? _cell;       // [B, T, H] c_t (LSTM)
+    private Tensor<T>? _cellPrev;   // [B, T, H] c_(t-1) (LSTM)
+    private Tensor<T>? _zeroState;  // [B, H]
+    private Tensor<T>? _last;       // [B, H] output when !ReturnSequences
+    private Tensor<T>? _finalHidden, _finalCell; // [B, H]
+    private Tensor<T>? _dGates;     // [B, T, GH]
+    private Tensor<T>? _dHiddenProj;// [B, T, GH] (GRU only)
+    private Tensor<T>? _dInput;     // [B, T, I]
+    private Tensor<T>? _dHidden;    // [B, H] total gradient reaching h_t
+    private Tensor<T>? _dHiddenNext;// [B, H] gradient flowing to h_(t-1)
+    private Tensor<T>? _dCellNext;  // [B, H] gradient flowing to c_(t-1)
+
+    /// <param name="inputSize">Features per step, I.</param>
+    /// <param name="hiddenSize">Hidden units, H (e.g. 16 or 256).</param>
+    /// <param name="gateCount">G: 1 (Elman), 4 (LSTM), 3 (GRU).</param>
+    /// <param name="bias">Include <c>bias_ih_l0</c> and <c>bias_hh_l0</c> (default true).</param>
+    /// <param name="returnSequences">Every step's output, or only the last.</param>
+    /// <param name="reverse">Walk time backwards.</param>
+    protected GatedRecurrentLayer(int inputSize, int hiddenSize, int gateCount, bool bias, bool returnSequences, bool reverse)
+        : base(inputSize, returnSequences, reverse)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
+        HiddenSize = hiddenSize;
+        GateCount = gateCount;
+        HasBias = bias;
+        int gh = gateCount * hiddenSize;
+        WeightIh = new Parameter<T>("weight_ih" + Suffix, gh, inputSize);
+        WeightHh = new Parameter<T>("weight_hh" + Suffix, gh, hiddenSize);
+        if (bias)
+        {
+            BiasIh = new Parameter<T>("bias_ih" + Suffix, gh);
+            BiasHh = new Parameter<T>("bias_hh" + Suffix, gh);
+            _parameters = [WeightIh, WeightHh, BiasIh, BiasHh];
+        }
+        else
+        {
+            _parameters = [WeightIh, WeightHh];
+        }
+    }
+
+    /// <summary>Hidden units, H.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Gates per unit, G.</summary>
+    public int GateCount { get; }
+
+    /// <summary>Whether the layer has biases.</summary>
+    public bool HasBias { get; }
+
+    /// <summary><c>weight_ih_l0 [G*H, I]</c>.</summary>
+    public Parameter<T> WeightIh { get; }
+
+    /// <summary><c>weight_hh_l0 [G*H, H]</c>.</summary>
+    public Parameter<T> WeightHh { get; }
+
+    /// <summary><c>bias_ih_l0 [G*H]</c>, or null without bias.</summary>
+    public Parameter<T>? BiasIh { get; }
+
+    /// <summary><c>bias_hh_l0 [G*H]</c>, or null without bias.</summary>
+    public Parameter<T>? BiasHh { get; }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <inheritdoc />
+    public override int OutputSize => HiddenSize;
+
+    /// <inheritdoc />
+    public override int StateSize => HiddenSize;
+
+    /// <summary>True when the cell needs <c>W_hh·h + b_hh</c> apart from the input projection (GRU).</summary>
+    protected virtual bool SeparateHiddenProjection => false;
+
+    /// <summary>
+    /// The cell at time <paramref name="t"/> for every batch row. Reads <c>Gates</c> (pre-activations,
+    /// with the hidden projection already added unless kept apart in <c>HiddenProj</c>), <c>HiddenPrev</c>
+    /// and <c>CellPrev</c>; writes <c>Hidden</c> (and <c>Cell</c>) at t, and may overwrite
+    /// <c>Gates</c> with whatever its backward needs.
+    /// </summary>
+    protected abstract void CellForward(int batch, int time, int t);
+
+    /// <summary>
+    /// The cell's derivative at time <paramref name="t"/>. Reads <c>DHidden</c> (the total gradient
+    /// reaching h_t) and <c>DCellNext</c> (reaching c_t); writes <c>DGates</c> (and <c>DHiddenProj</c>)
+    /// at t, overwrites <c>DHiddenNext</c> with the direct gradient to h_(t-1) (not through W_hh) and
+    /// <c>DCellNext</c> with the gradient to c_(t-1).
+    /// </summary>
+    protected abstract void CellBackward(int batch, int time, int t);
+
+    /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForward"/>.</summary>
+    protected Span<T> Gates => _gates!.Span;
+    protected Span<T> HiddenProj => _hiddenProj!.Span;
+    protected Span<T> Hidden => _hidden!.Span;
+    protected Span<T> HiddenPrev => _hiddenPrev!.Span;
+    protected Span<T> Cell => _cell!.Span;
+    protected Span<T> CellPrev => _cellPrev!.Span;
+    protected Span<T> DGates => _dGates!.Span;
+    protected Span<T> DHiddenProj => _dHiddenProj!.Span;
+    protected Span<T> DHidden => _dHidden!.Span;
+    protected Span<T> DHiddenNext => _dHiddenNext!.Span;
+    protected Span<T> DCellNext => _dCellNext!.Span;
+
+    /// <inheritdoc />
+    public override RecurrentOutput<T> Forward(Tensor<T> input, RecurrentState<T>? initialState, bool training)
+    {
+        var (batch, time) = CheckInput(input);
+        int h = HiddenSize, gh = GateCount * h, inSize = InputSize;
+        CheckState(initialState?.Hidden, batch, h, "initialState.Hidden");
+        CheckState(initialState?.Cell, batch, h, "initialState.Cell");
+        _input = input;
+        var gates = Reuse(ref _gates, batch, time, gh);
+        var hidden = Reuse(ref _hidden, batch, time, h);
+        var hiddenPrev = Reuse(ref _hiddenPrev, batch, time, h);
+        var zero = Reuse(ref _zeroState, batch, h);
+        zero.Fill(T.Zero);
+        Tensor<T>? hiddenProj = SeparateHiddenProjection ? Reuse(ref _hiddenProj, batch, time, gh) : null;
+        Tensor<T>? cell = null, cellPrev = null;
+        if (HasCell)
+        {
+            cell = Reuse(ref _cell, batch, time, h);
+            cellPrev = Reuse(ref _cellPrev, batch, time, h);
+        }
+
+        // Input projection of every step at once: gates = X·W_ih^T + b_ih (+ b_hh).   [B*T, GH]
+        Gemm.Multiply(false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
+        if (HasBias)
+        {
+            AddBiasRows(gates.Span, BiasIh!.Value.Span, batch * time);
+            if (!SeparateHiddenProjection) AddBiasRows(gates.Span, BiasHh!.Value.Span, batch * time);
+        }
+
+        ReadOnlySpan<T> h0 = (initialState?.Hidden ?? zero).Span;
+        ReadOnlySpan<T> c0 = (initialState?.Cell ?? zero).Span;
+        int tPrev = -1;
+        for (int s = 0; s < time; s++)
+        {
+            int t = Reverse ? time - 1 - s : s;
+            // hiddenPrev[:, t] = h_(t-1) in processing order (h0 at the first step).
+            for (int b = 0; b < batch; b++)
+            {
+                var dst = hiddenPrev.Span.Slice(((b * time) + t) * h, h);
+                (tPrev < 0 ? h0.Slice(b * h, h) : hidden.Span.Slice(((b * time) + tPrev) * h, h)).CopyTo(dst);
+                if (cellPrev is not null)
+                {
+                    (tPrev < 0 ? c0.Slice(b * h, h) : cell!.Span.Slice(((b * time) + tPrev) * h, h)).CopyTo(cellPrev.Span.Slice(((b * time) + t) * h, h));
+                }
+            }
+            // Recurrent product for this step: [B, H] · [H, GH], rows strided by T.
+            var hPrevStep = hiddenPrev.Span.Slice(t * h);
+            if (hiddenProj is not null)
+            {
+                var proj = hiddenProj.Span.Slice(t * gh);
+                Gemm.Multiply(false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false);
+                if (HasBias)
+                {
+                    for (int b = 0; b < batch; b++)
+                    {
+                        var row = proj.Slice(b * time * gh, gh);
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
+                    }
+                }
+            }
+            else
+            {
+                Gemm.Multiply(false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, gates.Span.Slice(t * gh), time * gh, accumulate: true);
+            }
+            CellForward(batch, time, t);
+            tPrev = t;
+        }
+
+        var finalHidden = Reuse(ref _finalHidden, batch, h);
+        for (int b = 0; b < batch; b++) hidden.Span.Slice(((b * time) + tPrev) * h, h).CopyTo(finalHidden.Span.Slice(b * h, h));
+        Tensor<T>? finalCell = null;
+        if (HasCell)
+        {
+            finalCell = Reuse(ref _finalCell, batch, h);
+            for (int b = 0; b < batch; b++) cell!.Span.Slice(((b * time) + tPrev) * h, h).CopyTo(finalCell.Span.Slice(b * h, h));
+        }
+        Tensor<T> output;
+        if (ReturnSequences)
+        {
+            output = hidden;
+        }
+        else
+        {
+            output = Reuse(ref _last, batch, h);
+            finalHidden.Span.CopyTo(output.Span);
+        }
+        return new RecurrentOutput<T>(output, new RecurrentState<T>(finalHidden, finalCell));
+    }
+
+    /// <inheritdoc />
+    public override RecurrentGradient<T> Backward(Tensor<T> dOutput, RecurrentState<T>? dFinalState)
+    {
+        if (_input is null) throw new InvalidOperationException("Backward called before Forward.");
+        int batch = _input.Dim(0), time = _input.Dim(1);
+        int h = HiddenSize, gh = GateCount * h, inSize = InputSize;
+        CheckDOutput(dOutput, batch, time);
+        CheckState(dFinalState?.Hidden, batch, h, "dFinalState.Hidden");
+        CheckState(dFinalState?.Cell, batch, h, "dFinalState.Cell");
+
+        var dGates = Reuse(ref _dGates, batch, time, gh);
+        var dHiddenProj = SeparateHiddenProjection ? Reuse(ref _dHiddenProj, batch, time, gh) : dGates;
+        var dHidden = Reuse(ref _dHidden, batch, h);
+        var dHiddenNext = Reuse(ref _dHiddenNext, batch, h);
+        var dCellNext = Reuse(ref _dCellNext, batch, h);
+        if (dFinalState?.Hidden is { } dhn) dhn.Span.CopyTo(dHiddenNext.Span); else dHiddenNext.Fill(T.Zero);
+        if (dFinalState?.Cell is { } dcn) dcn.Span.CopyTo(dCellNext.Span); else dCellNext.Fill(T.Zero);
+        if (!ReturnSequences)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(dHiddenNext.Span, dOutput.Span, dHiddenNext.Span);
+        }
+
+        for (int s = time - 1; s >= 0; s--)
+        {
+            int t = Reverse ? time - 1 - s : s;
+            // dHidden = dOutput[:, t] + dHiddenNext   [B, H]
+            for (int b = 0; b < batch; b++)
+            {
+                var dst = dHidden.Span.Slice(b * h, h);
+                var next = dHiddenNext.Span.Slice(b * h, h);
+                if (ReturnSequences)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(dOutput.Span.Slice(((b * time) + t) * h, h), next, dst);
+                }
+                else
+                {
+                    next.CopyTo(dst);
+                }
+            }
+            CellBackward(batch, time, t);
+            // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H]
+            Gemm.Multiply(false, false, batch, h, gh, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true);
+        }
+
+        // Weight gradients of all steps as single products.
+        Gemm.Multiply(true, false, gh, inSize, batch * time, dGates.Span, gh, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
+        Gemm.Multiply(true, false, gh, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
+        if (HasBias)
+        {
+            AccumulateColumnSums(dGates.Span, BiasIh!.Gradient.Span, batch * time);
+            AccumulateColumnSums(dHiddenProj.Span, BiasHh!.Gradient.Span, batch * time);
+        }
+        var dInput = Reuse(ref _dInput, batch, time, inSize);
+        Gemm.Multiply(false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
+        return new RecurrentGradient<T>(dInput, new RecurrentState<T>(dHiddenNext, HasCell ? dCellNext : null));
+    }
+
+    /// <inheritdoc />
+    public override void Initialize(Initialization scheme, RandomGenerator random)
+    {
+        double bound = 1.0 / Math.Sqrt(HiddenSize);
+        if (scheme == Initialization.PyTorch)
+        {
+            // torch.nn.RNNBase.reset_parameters: every parameter from U(-1/√H, 1/√H), in order.
+            foreach (var p in _parameters) FillUniform(p.Value.Span, bound, random);
+            return;
+        }
+        // Keras: glorot-uniform kernel [I, GH] (fan_in I, fan_out GH), orthogonal recurrent kernel.
+        int gh = GateCount * HiddenSize;
+        FillUniform(WeightIh.Value.Span, Math.Sqrt(6.0 / (InputSize + gh)), random);
+        FillOrthogonal(WeightHh.Value.Span, gh, HiddenSize, random);
+        if (HasBias)
+        {
+            BiasIh!.Value.Fill(T.Zero);
+            BiasHh!.Value.Fill(T.Zero);
+            InitializeKerasBias(BiasIh.Value.Span);
+        }
+    }
+
+    /// <summary>Keras's bias initialisation beyond zeros (the LSTM forget gate's 1).</summary>
+    protected virtual void InitializeKerasBias(Span<T> bias)
+    {
+    }
+
+    /// <summary>Row offset of (b, t) in a <c>[B, T, width]</c> buffer.</summary>
+    protected static int At(int b, int t, int time, int width) => ((b * time) + t) * width;
+}

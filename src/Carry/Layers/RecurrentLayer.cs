@@ -1,0 +1,102 @@
+using System.Numerics;
+using Carry.Numerics;
+
+namespace Carry.Layers;
+
+/// <summary>A recurrent layer's state at one boundary of the sequence: <c>Hidden [B, H]</c>, and <c>Cell [B, H]</c> for an LSTM.</summary>
+public sealed record RecurrentState<T>(Tensor<T> Hidden, Tensor<T>? Cell = null) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>What a recurrent forward pass returns: the output and the final state.</summary>
+public readonly record struct RecurrentOutput<T>(Tensor<T> Output, RecurrentState<T> FinalState) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>What a recurrent backward pass returns: <c>dInput [B, T, I]</c> and the gradient of the initial state.</summary>
+public readonly record struct RecurrentGradient<T>(Tensor<T> DInput, RecurrentState<T> DInitialState) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// A layer that reads a batch-first sequence <c>[B, T, I]</c> step by step. It holds no
+/// sequence state: the initial state goes in, the final state comes out. With
+/// <see cref="ReturnSequences"/> the output is every step's <c>[B, T, O]</c>, otherwise the last
+/// processed step's <c>[B, O]</c> (for a reversed layer, the step at time 0).
+/// </summary>
+public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <param name="inputSize">Features per step, I (e.g. 1 or 2).</param>
+    /// <param name="returnSequences">Every step's output (true) or only the last (false).</param>
+    /// <param name="reverse">Walk time from the last step to the first (the backward half of a bidirectional layer).</param>
+    protected RecurrentLayer(int inputSize, bool returnSequences, bool reverse)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputSize);
+        InputSize = inputSize;
+        ReturnSequences = returnSequences;
+        Reverse = reverse;
+    }
+
+    /// <summary>Features per input step, I.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Every step's output, or only the last.</summary>
+    public bool ReturnSequences { get; }
+
+    /// <summary>True when time runs from the last step to the first.</summary>
+    public bool Reverse { get; }
+
+    /// <summary>Features per output step.</summary>
+    public abstract int OutputSize { get; }
+
+    /// <summary>Width of the hidden state carried between steps.</summary>
+    public abstract int StateSize { get; }
+
+    /// <summary>True for layers with a cell state (LSTM).</summary>
+    public virtual bool HasCell => false;
+
+    /// <summary>Forward pass from <paramref name="initialState"/> (zeros when null).</summary>
+    public abstract RecurrentOutput<T> Forward(Tensor<T> input, RecurrentState<T>? initialState, bool training);
+
+    /// <summary>Backward pass; <paramref name="dFinalState"/> is the gradient flowing into the final state (zeros when null).</summary>
+    public abstract RecurrentGradient<T> Backward(Tensor<T> dOutput, RecurrentState<T>? dFinalState);
+
+    /// <inheritdoc />
+    public override Tensor<T> Forward(Tensor<T> input, bool training) => Forward(input, null, training).Output;
+
+    /// <inheritdoc />
+    public override Tensor<T> Backward(Tensor<T> dOutput) => Backward(dOutput, null).DInput;
+
+    /// <inheritdoc />
+    public override int[] OutputShape(ReadOnlySpan<int> inputShape)
+    {
+        if (inputShape.Length != 2 || inputShape[1] != InputSize)
+        {
+            throw new ArgumentException($"{GetType().Name} expects per-sample input [time, {InputSize}], got {Tensor<T>.ShapeText(inputShape)}.", nameof(inputShape));
+        }
+        return ReturnSequences ? [inputShape[0], OutputSize] : [OutputSize];
+    }
+
+    /// <summary>Validates a batch-first input and returns (batch, time).</summary>
+    protected (int Batch, int Time) CheckInput(Tensor<T> input)
+    {
+        Check.Rank(input, 3, nameof(input));
+        if (input.Dim(2) != InputSize)
+        {
+            throw new ArgumentException($"input must be [batch, time, {InputSize}], but has shape {input.ShapeString}.", nameof(input));
+        }
+        Check.NonEmptyBatch(input, nameof(input));
+        if (input.Dim(1) == 0) throw new ArgumentException($"input has no time steps (shape {input.ShapeString}).", nameof(input));
+        return (input.Dim(0), input.Dim(1));
+    }
+
+    /// <summary>Validates an optional state tensor of shape <c>[batch, width]</c>.</summary>
+    protected static void CheckState(Tensor<T>? state, int batch, int width, string paramName)
+    {
+        if (state is not null) Check.Shape(state, [batch, width], paramName);
+    }
+
+    /// <summary>Validates <c>dOutput</c> against the last forward's shape.</summary>
+    protected void CheckDOutput(Tensor<T> dOutput, int batch, int time)
+    {
+        int[] expected = ReturnSequences ? [batch, time, OutputSize] : [batch, OutputSize];
+        Check.Shape(dOutput, expected, nameof(dOutput));
+    }
+
+    /// <summary>Suffix of this layer's parameter names: <c>_l0</c>, or <c>_l0_reverse</c>.</summary>
+    protected string Suffix => Reverse ? "_l0_reverse" : "_l0";
+}

@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Numerics;
+using Carry.Losses;
+using Carry.Numerics;
+using Carry.Optimizers;
+using Carry.Training;
+
+namespace Carry.Layers;
+
+/// <summary>
+/// A stack of layers, each one's output feeding the next (stacked recurrent layers make a deep
+/// RNN). Compile it with a loss and an optimizer, then <see cref="Fit"/>, <see cref="Predict"/>
+/// and <see cref="Evaluate"/>, as in Keras. Its <see cref="Parameters"/> list, named
+/// <c>layers.{index}.{name}</c>, drives zeroing, updates, clipping, saving and loading.
+/// </summary>
+public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly List<Layer<T>> _layers = [];
+    private List<NamedParameter<T>>? _named;
+    private Parameter<T>[]? _flat;
+    private Tensor<T>? _dLoss;
+    private Tensor<T>? _batchX, _batchY;
+
+    /// <summary>Creates a model from <paramref name="layers"/>.</summary>
+    public Sequential(params Layer<T>[] layers)
+    {
+        foreach (var layer in layers) Add(layer);
+    }
+
+    /// <summary>The layers in order.</summary>
+    public IReadOnlyList<Layer<T>> Layers => _layers;
+
+    /// <summary>The loss set by <see cref="Compile"/>.</summary>
+    public Loss<T>? Loss { get; private set; }
+
+    /// <summary>The optimizer set by <see cref="Compile"/>.</summary>
+    public Optimizer<T>? Optimizer { get; private set; }
+
+    /// <summary>Appends a layer.</summary>
+    public Sequential<T> Add(Layer<T> layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        _layers.Add(layer);
+        _named = null;
+        _flat = null;
+        return this;
+    }
+
+    /// <summary>Every parameter as <c>layers.{index}.{name}</c>, in layer order.</summary>
+    public IReadOnlyList<NamedParameter<T>> Parameters
+    {
+        get
+        {
+            if (_named is null)
+            {
+                _named = [];
+                for (int i = 0; i < _layers.Count; i++)
+                {
+                    foreach (var p in _layers[i].Parameters) _named.Add(new NamedParameter<T>($"layers.{i}.{p.Name}", p));
+                }
+            }
+            return _named;
+        }
+    }
+
+    /// <summary>The parameters without names, for optimizers and clipping.</summary>
+    public IReadOnlyList<Parameter<T>> ParameterList => _flat ??= Parameters.Select(p => p.Parameter).ToArray();
+
+    /// <summary>Total trainable scalars.</summary>
+    public int ParameterCount => ParameterList.Sum(p => p.Length);
+
+    /// <summary>Draws every layer's weights in order from one generator seeded with <paramref name="seed"/>.</summary>
+    public void Initialize(Initialization scheme, ulong seed)
+    {
+        var random = new RandomGenerator(seed);
+        foreach (var layer in _layers) layer.Initialize(scheme, random);
+    }
+
+    /// <summary>Sets the loss and the optimizer used by <see cref="Fit"/> and <see cref="TrainStep"/>.</summary>
+    public void Compile(Loss<T> loss, Optimizer<T> optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Loss = loss;
+        Optimizer = optimizer;
+    }
+
+    /// <summary>Per-sample output shape for a per-sample input shape (e.g. <c>[16, 1]</c> → <c>[9]</c>).</summary>
+    public int[] OutputShape(ReadOnlySpan<int> inputShape)
+    {
+        int[] shape = inputShape.ToArray();
+        foreach (var layer in _layers) shape = layer.OutputShape(shape);
+        return shape;
+    }
+
+    /// <summary>Forward through every layer. The result is owned by the last layer.</summary>
+    public Tensor<T> Forward(Tensor<T> input, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers.");
+        var x = input;
+        foreach (var layer in _layers) x = layer.Forward(x, training);
+        return x;
+    }
+
+    /// <summary>Backward through every layer in reverse; returns <c>dInput</c>.</summary>
+    public Tensor<T> Backward(Tensor<T> dOutput)
+    {
+        var d = dOutput;
+        for (int i = _layers.Count - 1; i >= 0; i--) d = _layers[i].Backward(d);
+        return d;
+    }
+
+    /// <summary>Sets every gradient to zero.</summary>
+    public void ZeroGradients()
+    {
+        foreach (var p in ParameterList) p.Gradient.Fill(T.Zero);
+    }
+
+    /// <summary>
+    /// One training step on one batch: zero gradients, forward, loss, backward, clip, update.
+    /// Returns the batch loss (before the update).
+    /// </summary>
+    public T TrainStep(Tensor<T> inputs, Tensor<T> targets, double clipValue = 0, double clipNorm = 0)
+    {
+        if (Loss is null || Optimizer is null) throw new InvalidOperationException("Compile the model with a loss and an optimizer first.");
+        ZeroGradients();
+        var prediction = Forward(inputs, training: true);
+        CheckTargets(prediction, targets);
+        var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray());
+        T loss = Loss.Compute(prediction.Span, targets.Span, dLoss.Span);
+        Backward(dLoss);
+        if (clipValue > 0) GradientClipping.ByValue(ParameterList, clipValue);
+        if (clipNorm > 0) GradientClipping.ByGlobalNorm(ParameterList, clipNorm);
+        Optimizer.Step(ParameterList);
+        return loss;
+    }
+
+    /// <summary>
+    /// Trains for <see cref="FitOptions.Epochs"/> passes over (<paramref name="inputs"/>,
+    /// <paramref name="targets"/>) in batches, shuffled each epoch from <see cref="FitOptions.Seed"/>.
+    /// </summary>
+    /// <param name="inputs">Samples, batch-first: <c>[N, T, F]</c> or <c>[N, F]</c>.</param>
+    /// <param name="targets">Targets matching the model's output: <c>[N, T, O]</c> or <c>[N, O]</c>.</param>
+    /// <param name="options">Epochs, batch size, shuffling, seed, clipping, cancellation.</param>
+    /// <param name="callbacks">Progress, early stopping, checkpoints.</param>
+    /// <param name="shuffler">The generator to shuffle with (to resume a run); a new one from the seed when null.</param>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public FitResult Fit(Tensor<T> inputs, Tensor<T> targets, FitOptions options, IReadOnlyList<ITrainingCallback>? callbacks = null, RandomGenerator? shuffler = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (Loss is null || Optimizer is null) throw new InvalidOperationException("Compile the model with a loss and an optimizer first.");
+        Check.NonEmptyBatch(inputs, nameof(inputs));
+        if (targets.Rank == 0 || targets.Dim(0) != inputs.Dim(0))
+        {
+            throw new ArgumentException($"targets has shape {targets.ShapeString} but inputs has {inputs.Dim(0)} samples ({inputs.ShapeString}).", nameof(targets));
+        }
+        int[] expected = [inputs.Dim(0), .. OutputShape(inputs.Shape[1..])];
+        Check.Shape(targets, expected, nameof(targets));
+
+        callbacks ??= [];
+        shuffler ??= new RandomGenerator(options.Seed);
+        int n = inputs.Dim(0);
+        int batchSize = Math.Min(options.BatchSize, n);
+        int batches = (n + batchSize - 1) / batchSize;
+        int[] order = Enumerable.Range(0, n).ToArray();
+        var history = new List<EpochSummary>();
+        var control = new TrainingControl();
+        for (int epoch = options.InitialEpoch; epoch < options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            if (options.Shuffle) shuffler.Shuffle(order);
+            foreach (var cb in callbacks) cb.OnEpochBegin(epoch, batches);
+            double lossSum = 0;
+            int seen = 0;
+            for (int b = 0; b < batches; b++)
+            {
+                if (options.CancellationToken.IsCancellationRequested) return new FitResult(history, true);
+                int start = b * batchSize, count = Math.Min(batchSize, n - start);
+                var (x, y) = Gather(inputs, targets, order.AsSpan(start, count));
+                double loss = double.CreateChecked(TrainStep(x, y, options.ClipValue, options.ClipNorm));
+                if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, b, loss);
+                lossSum += loss * count;
+                seen += count;
+                var progress = new BatchProgress(epoch, b, batches, seen, n, lossSum / seen);
+                foreach (var cb in callbacks) cb.OnBatchEnd(progress);
+            }
+            var summary = new EpochSummary(epoch, lossSum / n, clock.Elapsed);
+            history.Add(summary);
+            foreach (var cb in callbacks) cb.OnEpochEnd(summary, control);
+            if (control.StopRequested) break;
+        }
+        return new FitResult(history, false);
+    }
+
+    /// <summary>Runs the model in inference mode over <paramref name="inputs"/> in batches; returns a new tensor.</summary>
+    public Tensor<T> Predict(Tensor<T> inputs, int batchSize = 1024)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.NonEmptyBatch(inputs, nameof(inputs));
+        int n = inputs.Dim(0);
+        int[] outShape = [n, .. OutputShape(inputs.Shape[1..])];
+        var result = new Tensor<T>(outShape);
+        int inPer = inputs.Length / n, outPer = result.Length / n;
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            int[] shape = inputs.Shape.ToArray();
+            shape[0] = count;
+            var x = new Tensor<T>(inputs.Data.AsSpan(start * inPer, count * inPer).ToArray(), shape);
+            var y = Forward(x, training: false);
+            y.Span.CopyTo(result.Span.Slice(start * outPer, count * outPer));
+        }
+        return result;
+    }
+
+    /// <summary>Mean loss, exact-match and per-output accuracy (outputs rounded at 0.5) over a data set.</summary>
+    public Evaluation Evaluate(Tensor<T> inputs, Tensor<T> targets, int batchSize = 1024)
+    {
+        if (Loss is null) throw new InvalidOperationException("Compile the model with a loss first.");
+        var prediction = Predict(inputs, batchSize);
+        CheckTargets(prediction, targets);
+        double loss = double.CreateChecked(Loss.Value(prediction.Span, targets.Span));
+        int n = prediction.Dim(0), per = prediction.Length / n, exact = 0, bits = 0;
+        T half = T.CreateChecked(0.5);
+        for (int i = 0; i < n; i++)
+        {
+            bool all = true;
+            for (int j = 0; j < per; j++)
+            {
+                bool ok = (prediction.Span[(i * per) + j] >= half) == (targets.Span[(i * per) + j] >= half);
+                if (ok) bits++; else all = false;
+            }
+            if (all) exact++;
+        }
+        return new Evaluation(loss, (double)exact / n, (double)bits / (n * per));
+    }
+
+    private static void CheckTargets(Tensor<T> prediction, Tensor<T> targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!targets.HasShape(prediction.Shape))
+        {
+            throw new ArgumentException($"targets has shape {targets.ShapeString}, but the model outputs {prediction.ShapeString}.", nameof(targets));
+        }
+    }
+
+    private (Tensor<T> X, Tensor<T> Y) Gather(Tensor<T> inputs, Tensor<T> targets, ReadOnlySpan<int> rows)
+    {
+        int count = rows.Length;
+        int inPer = inputs.Length / inputs.Dim(0), outPer = targets.Length / targets.Dim(0);
+        int[] xShape = inputs.Shape.ToArray();
+        xShape[0] = count;
+        int[] yShape = targets.Shape.ToArray();
+        yShape[0] = count;
+        var x = _batchX is not null && _batchX.HasShape(xShape) ? _batchX : _batchX = new Tensor<T>(xShape);
+        var y = _batchY is not null && _batchY.HasShape(yShape) ? _batchY : _batchY = new Tensor<T>(yShape);
+        for (int i = 0; i < count; i++)
+        {
+            inputs.Data.AsSpan(rows[i] * inPer, inPer).CopyTo(x.Span.Slice(i * inPer, inPer));
+            targets.Data.AsSpan(rows[i] * outPer, outPer).CopyTo(y.Span.Slice(i * outPer, outPer));
+        }
+        return (x, y);
+    }
+}
