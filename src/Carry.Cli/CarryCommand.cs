@@ -45,7 +45,10 @@ public static class CarryCommand
     }
 
     /// <summary>The verbs. Each file under Commands/ contributes one.</summary>
-    private static IEnumerable<Command> Verbs() => [];
+    private static IEnumerable<Command> Verbs() =>
+    [
+        Commands.TrainCommand.Create(),
+    ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
     internal static int? Classify(Exception e) => e switch
