@@ -190,7 +190,8 @@ public static class IamtraskPreset
         for (int t = 0; t < steps; t++)
         {
             // np.round rounds half to even; step t is bit t, printed most significant first.
-            predicted[steps - 1 - t] = double.CreateChecked(output[t]) is var y && Math.Round(y, MidpointRounding.ToEven) >= 1 ? 1 : 0;
+            double y = double.CreateChecked(output[t]);
+            predicted[steps - 1 - t] = Math.Round(y, MidpointRounding.ToEven) >= 1 ? 1 : 0;
             truth[steps - 1 - t] = target[t] > T.Zero ? 1 : 0;
         }
         return new IamtraskReport(iteration, error, predicted, truth, a, b);
