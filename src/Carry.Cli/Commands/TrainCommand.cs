@@ -8,6 +8,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var train = new Command("train", "Train a model: a preset that reproduces an experiment, or the general form.");
+        train.Subcommands.Add(IamtraskCommand.Create());
         return train;
     }
 }
