@@ -48,6 +48,9 @@ public static class CarryCommand
     private static IEnumerable<Command> Verbs() =>
     [
         Commands.TrainCommand.Create(),
+        Commands.SummaryCommand.Create(),
+        Commands.PlotCommand.Create(),
+        Commands.PredictCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
