@@ -35,7 +35,8 @@ public static class CarryCommand
         }
         try
         {
-            return parse.Invoke();
+            // Our handler below, not System.CommandLine's (which prints a stack trace and returns 1).
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Classify(e) is int code)
         {
