@@ -51,6 +51,9 @@ public static class CarryCommand
         Commands.TrainCommand.Create(),
         Commands.AddCommand.Create(),
         Commands.EvalCommand.Create(),
+        Commands.PredictCommand.Create(),
+        Commands.SummaryCommand.Create(),
+        Commands.PlotCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
