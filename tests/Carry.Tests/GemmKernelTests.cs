@@ -89,6 +89,32 @@ public sealed class GemmKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(128, 1024, 256, true)]
+    [InlineData(128, 256, 1024, false)]
+    [InlineData(37, 70, 300, true)]
+    [InlineData(7, 9, 600, false)]
+    public void GivenAPrePackedRightOperand_WhenMultiplying_ThenTheResultIsBitIdenticalToPackingOnTheFly(int m, int n, int k, bool transB)
+    {
+        var (a, lda, b, ldb) = Operands<float>(m, n, k, false, transB, 2, seed: 21);
+        var packed = new PackedMatrix<float>();
+        packed.Pack(transB, k, n, b, ldb);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var context = new ComputeContext(threads);
+            var expected = Random<float>(m * n, seed: 3);
+            var actual = (float[])expected.Clone();
+            Gemm.Multiply(context, false, transB, m, n, k, a, lda, b, ldb, expected, n, accumulate: true);
+            Gemm.Multiply(context, false, transB, m, n, k, a, lda, b, ldb, actual, n, accumulate: true, packed);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"pre-packed B differs at [{m}, {n}, {k}] with {threads} threads");
+        }
+        var reference = new float[m * n];
+        var fast = new float[m * n];
+        Gemm.Reference(false, transB, m, n, k, a, lda, b, ldb, reference, n, accumulate: false);
+        Gemm.Multiply(ComputeContext.Default, false, transB, m, n, k, a, lda, b, ldb, fast, n, accumulate: false, packed);
+        Close.All<float>(reference, fast, 1e-4 * Math.Sqrt(k), "pre-packed product");
+    }
+
     [Fact]
     public void GivenOneContextSharedByManyThreads_WhenMultiplyingConcurrently_ThenEveryResultIsCorrect()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Carry.Numerics;
@@ -19,6 +20,7 @@ public sealed class ComputeContext : IDisposable
     private readonly object _gate = new();
     private readonly Thread?[] _workers;      // [P - 1] helpers; slot 0 is the calling thread
     private readonly Scratch[] _scratch;      // [P] packing buffers per slot
+    private readonly Scratch _shared = new(); // a whole packed B, read by every slot
     private readonly SemaphoreSlim _start = new(0);
     private readonly ManualResetEventSlim _done = new(false);
     private ParallelJob? _job;
@@ -51,58 +53,44 @@ public sealed class ComputeContext : IDisposable
     /// <summary>A slot where a kernel keeps a reusable job object between calls (taken with <see cref="Interlocked.Exchange{T}(ref T, T)"/>).</summary>
     internal ref object? JobSlot(int index) => ref _jobCache[index];
 
+    /// <summary>Takes the context for one product; false when another thread holds it (then run serially with temporary buffers).</summary>
+    internal bool TryAcquire() => !_disposed && Monitor.TryEnter(_gate);
+
+    /// <summary>Gives the context back after <see cref="TryAcquire"/>.</summary>
+    internal void Release() => Monitor.Exit(_gate);
+
+    /// <summary>Packing buffers of thread slot <paramref name="slot"/> (0 = the caller); only while acquired.</summary>
+    internal Scratch ScratchOf(int slot) => _scratch[slot];
+
+    /// <summary>A buffer all threads of one product read (a whole packed B); only while acquired.</summary>
+    internal unsafe void* SharedB(nuint bytes) => _shared.B(bytes);
+
     /// <summary>
     /// Runs <paramref name="job"/> over items <c>0..itemCount-1</c> on up to
-    /// <see cref="MaxDegreeOfParallelism"/> threads (the caller included); returns when all are done.
-    /// Items are handed out dynamically, so a busy core takes fewer; each item must write a
-    /// disjoint part of the output.
+    /// <see cref="MaxDegreeOfParallelism"/> threads (the caller included) and returns when all are
+    /// done; the caller holds the context (<see cref="TryAcquire"/>). Items are handed out
+    /// dynamically, so a busy core takes fewer; each item must write a disjoint part of the output.
     /// </summary>
-    internal void Run(ParallelJob job, int itemCount)
+    internal void RunAcquired(ParallelJob job, int itemCount)
     {
+        Debug.Assert(Monitor.IsEntered(_gate));
         if (itemCount <= 0) return;
-        if (MaxDegreeOfParallelism == 1 || itemCount == 1 || !Monitor.TryEnter(_gate))
+        int helpers = Math.Min(_workers.Length, itemCount - 1);
+        if (helpers == 0)
         {
-            RunSerial(job, itemCount);
+            for (int i = 0; i < itemCount; i++) job.Execute(i, _scratch[0]);
             return;
         }
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            EnsureWorkers();
-            int helpers = Math.Min(_workers.Length, itemCount - 1);
-            _job = job;
-            _itemCount = itemCount;
-            _nextItem = 0;
-            _pending = helpers;
-            _done.Reset();
-            _start.Release(helpers);
-            RunItems(job, 0);
-            if (helpers > 0) _done.Wait();
-            _job = null;
-        }
-        finally
-        {
-            Monitor.Exit(_gate);
-        }
-    }
-
-    /// <summary>Runs a job on the calling thread alone; uses slot 0's buffers when free, temporary ones otherwise.</summary>
-    internal void RunSerial(ParallelJob job, int itemCount)
-    {
-        if (Monitor.TryEnter(_gate))
-        {
-            try
-            {
-                for (int i = 0; i < itemCount; i++) job.Execute(i, _scratch[0]);
-            }
-            finally
-            {
-                Monitor.Exit(_gate);
-            }
-            return;
-        }
-        using var scratch = new Scratch();
-        for (int i = 0; i < itemCount; i++) job.Execute(i, scratch);
+        EnsureWorkers();
+        _job = job;
+        _itemCount = itemCount;
+        _nextItem = 0;
+        _pending = helpers;
+        _done.Reset();
+        _start.Release(helpers);
+        RunItems(job, 0);
+        _done.Wait();
+        _job = null;
     }
 
     private void RunItems(ParallelJob job, int slot)
@@ -145,6 +133,7 @@ public sealed class ComputeContext : IDisposable
             if (_workers.Length > 0) _start.Release(_workers.Length);
             foreach (var w in _workers) w?.Join();
             foreach (var s in _scratch) s.Dispose();
+            _shared.Dispose();
         }
         _start.Dispose();
         _done.Dispose();

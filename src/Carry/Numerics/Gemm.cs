@@ -45,6 +45,16 @@ public static class Gemm
     public static void Multiply<T>(ComputeContext context, bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, null);
+
+    /// <summary>
+    /// As the public overload, with B also given pre-packed (<paramref name="packedB"/>, packed
+    /// from the same <paramref name="b"/>): the fast path then skips packing B. The result is
+    /// bit-identical either way.
+    /// </summary>
+    internal static void Multiply<T>(ComputeContext context, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, PackedMatrix<T>? packedB)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(context);
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
@@ -56,7 +66,7 @@ public static class Gemm
         }
         if ((long)m * n * k >= GemmKernel.DirectThreshold && GemmKernel.Serves<T>() && GemmKernel.IsSupported)
         {
-            GemmKernel.Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            GemmKernel.Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB);
             return;
         }
         Portable(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);

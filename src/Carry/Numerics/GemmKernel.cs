@@ -46,58 +46,121 @@ internal static unsafe class GemmKernel
     /// <summary>Columns of B packed at once.</summary>
     private static int NC<T>() => typeof(T) == typeof(float) ? 2048 : 1024;
 
+    /// <summary>Most elements of B packed whole before a row-split product (beyond it, each part packs its own).</summary>
+    private const long SharedPackLimit = 1L << 22;
+
     /// <summary>
     /// <c>C = op(A)·op(B) (+ C)</c> with the packed kernel; sizes already validated, all non-zero.
+    /// <paramref name="packedB"/>, when given and packed for (transB, k, n), replaces the packing of B.
     /// </summary>
     public static void Multiply<T>(ComputeContext context, bool transA, bool transB, int m, int n, int k,
-        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, PackedMatrix<T>? packedB = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(Serves<T>() && IsSupported);
+        bool acquired = context.TryAcquire();
         fixed (T* pa = a)
         fixed (T* pb = b)
         fixed (T* pc = c)
         {
-            // A job object per call would allocate: take the context's cached one (or make one when
-            // another thread holds it) and hand it back afterwards.
-            ref object? slot = ref context.JobSlot(typeof(T) == typeof(float) ? 0 : 1);
-            var job = Interlocked.Exchange(ref slot, null) as GemmJob<T> ?? new GemmJob<T>();
-            job.A = pa; job.B = pb; job.C = pc; job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
-            job.M = m; job.N = n; job.K = k; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
-            long work = (long)m * n * k;
-            int threads = work >= ParallelThreshold ? context.MaxDegreeOfParallelism : 1;
-            // Split the dimension whose partner is cheaper to pack again in every part:
-            // column ranges repack A (m×k) per part, row ranges repack B (k×n).
-            job.SplitColumns = m <= n;
-            int tile = job.SplitColumns ? NR<T>() : MR<T>();
-            int extent = job.SplitColumns ? n : m;
-            int tiles = (extent + tile - 1) / tile;
-            int parts = threads == 1 ? 1 : Math.Min(tiles, threads * 2);
-            int tilesPerPart = (tiles + parts - 1) / parts;
-            job.PartSize = tilesPerPart * tile;
-            parts = (extent + job.PartSize - 1) / job.PartSize;
-            if (parts == 1)
+            try
             {
-                context.RunSerial(job, 1);
+                // A job object per call would allocate: take the context's cached one (or make one when
+                // another thread holds it) and hand it back afterwards.
+                ref object? slot = ref context.JobSlot(typeof(T) == typeof(float) ? 0 : 1);
+                var job = Interlocked.Exchange(ref slot, null) as GemmJob<T> ?? new GemmJob<T>();
+                job.A = pa; job.B = pb; job.C = pc; job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
+                job.M = m; job.N = n; job.K = k; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
+                job.NPadded = RoundUp(n, NR<T>());
+                job.PackedB = packedB is not null && packedB.Matches(transB, k, n) ? packedB.Pointer : null;
+                job.Packing = false;
+                Run(context, acquired, job);
+                job.A = job.B = job.C = job.PackedB = null;
+                Volatile.Write(ref slot, job);
             }
-            else
+            finally
             {
-                context.Run(job, parts);
+                if (acquired) context.Release();
             }
-            job.A = job.B = job.C = null;
-            Volatile.Write(ref slot, job);
         }
     }
 
-    /// <summary>One product's arguments; item <c>i</c> computes the i-th column (or row) range of C.</summary>
+    private static void Run<T>(ComputeContext context, bool acquired, GemmJob<T> job) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = job.M, n = job.N, k = job.K, mr = MR<T>(), nr = NR<T>();
+        long work = (long)m * n * k;
+        int threads = acquired && work >= ParallelThreshold ? context.MaxDegreeOfParallelism : 1;
+        var scratch = acquired ? context.ScratchOf(0) : null;
+        if (threads == 1)
+        {
+            job.SplitColumns = true;
+            job.PartSize = n;
+            if (scratch is not null)
+            {
+                job.Execute(0, scratch);
+            }
+            else
+            {
+                using var temporary = new ComputeContext.Scratch();
+                job.Execute(0, temporary);
+            }
+            return;
+        }
+        // Row ranges share one packed B (packed by the caller, or here, in parallel, once);
+        // column ranges each pack all of A, which only pays when A is small or rows are few.
+        bool splitRows = job.PackedB is not null
+            || (m >= 2 * mr * threads && (long)k * job.NPadded <= SharedPackLimit);
+        if (splitRows && job.PackedB is null)
+        {
+            job.PackedB = (T*)context.SharedB((nuint)((long)k * job.NPadded * sizeof(T)));
+            job.Packing = true;
+            int blocks = (k + KC - 1) / KC;
+            int chunks = Math.Max(1, Math.Min(threads * 2, job.NPadded / 256));
+            job.PartSize = RoundUp((job.NPadded + chunks - 1) / chunks, nr);
+            chunks = (n + job.PartSize - 1) / job.PartSize;
+            job.PackChunks = chunks;
+            context.RunAcquired(job, blocks * chunks);
+            job.Packing = false;
+        }
+        job.SplitColumns = !splitRows;
+        int tile = splitRows ? mr : nr;
+        int extent = splitRows ? m : n;
+        int tiles = (extent + tile - 1) / tile;
+        int parts = Math.Min(tiles, threads * 2);
+        job.PartSize = (tiles + parts - 1) / parts * tile;
+        parts = (extent + job.PartSize - 1) / job.PartSize;
+        context.RunAcquired(job, parts);
+    }
+
+    /// <summary>Packs all of op(B) (<c>[k, n]</c>) into <paramref name="dst"/> in the layout <see cref="Blocked"/> reads.</summary>
+    internal static void PackWhole<T>(bool transB, int k, int n, T* b, int ldb, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nPadded = RoundUp(n, NR<T>());
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            PackB(b, ldb, transB, pc, kc, 0, n, dst + ((long)pc * nPadded));
+        }
+    }
+
+    /// <summary>Elements a whole packed op(B) of <c>[k, n]</c> takes.</summary>
+    internal static long PackedLength<T>(int k, int n) => (long)k * RoundUp(n, NR<T>());
+
+    /// <summary>One product's arguments; item <c>i</c> computes the i-th column (or row) range of C, or packs a part of B.</summary>
     private sealed class GemmJob<T> : ParallelJob where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T* A, B, C;
-        public int Lda, Ldb, Ldc, M, N, K, PartSize;
-        public bool TransA, TransB, Accumulate, SplitColumns;
+        public T* A, B, C, PackedB;
+        public int Lda, Ldb, Ldc, M, N, K, PartSize, NPadded, PackChunks;
+        public bool TransA, TransB, Accumulate, SplitColumns, Packing;
 
         public override void Execute(int item, ComputeContext.Scratch scratch)
         {
+            if (Packing)
+            {
+                int pc = item / PackChunks * KC, jc = item % PackChunks * PartSize;
+                PackB(B, Ldb, TransB, pc, Math.Min(KC, K - pc), jc, Math.Min(PartSize, N - jc), PackedB + ((long)pc * NPadded) + ((long)jc * Math.Min(KC, K - pc)));
+                return;
+            }
             int start = item * PartSize;
             if (SplitColumns)
             {
@@ -118,7 +181,7 @@ internal static unsafe class GemmKernel
         int kcMax = Math.Min(KC, g.K);
         int ncCap = Math.Min(ncMax, RoundUp(j1 - j0, nr));
         int mcCap = Math.Min(mcMax, RoundUp(i1 - i0, mr));
-        T* packedB = (T*)scratch.B((nuint)(kcMax * ncCap * sizeof(T)));
+        T* packedB = g.PackedB is null ? (T*)scratch.B((nuint)(kcMax * ncCap * sizeof(T))) : null;
         T* packedA = (T*)scratch.A((nuint)(kcMax * mcCap * sizeof(T)));
         T* edge = stackalloc T[6 * 16];
         for (int jc = j0; jc < j1; jc += ncMax)
@@ -128,15 +191,24 @@ internal static unsafe class GemmKernel
             {
                 int kc = Math.Min(KC, g.K - pc);
                 bool load = g.Accumulate || pc > 0;
-                PackB(g, pc, kc, jc, nc, packedB);
+                T* bBlock;
+                if (g.PackedB is null)
+                {
+                    PackB(g.B, g.Ldb, g.TransB, pc, kc, jc, nc, packedB);
+                    bBlock = packedB;
+                }
+                else
+                {
+                    bBlock = g.PackedB + ((long)pc * g.NPadded) + ((long)jc * kc);
+                }
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
-                    PackA(g, ic, mc, pc, kc, packedA);
+                    PackA(g.A, g.Lda, g.TransA, ic, mc, pc, kc, packedA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int ncols = Math.Min(nr, nc - jr);
-                        T* bPanel = packedB + (jr * kc);
+                        T* bPanel = bBlock + (jr * kc);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int nrows = Math.Min(mr, mc - ir);
@@ -174,22 +246,22 @@ internal static unsafe class GemmKernel
     /// Packs op(A)[ic..ic+mc, pc..pc+kc] as MR-row micro-panels, each <c>[kc, MR]</c> (element
     /// (r, p) at <c>p*MR + r</c>), the last one zero-padded.
     /// </summary>
-    private static void PackA<T>(GemmJob<T> g, int ic, int mc, int pc, int kc, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackA<T>(T* a, int lda, bool transA, int ic, int mc, int pc, int kc, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int mr = 6;
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
             T* panel = dst + (ir * kc);
-            if (g.TransA)
+            if (transA)
             {
                 // op(A)(i, p) = a[p*lda + i]: MR contiguous values per p.
-                T* src = g.A + ((long)pc * g.Lda) + ic + ir;
+                T* src = a + ((long)pc * lda) + ic + ir;
                 if (rows == mr)
                 {
                     for (int p = 0; p < kc; p++)
                     {
-                        T* s = src + ((long)p * g.Lda);
+                        T* s = src + ((long)p * lda);
                         T* d = panel + (p * mr);
                         d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; d[3] = s[3]; d[4] = s[4]; d[5] = s[5];
                     }
@@ -198,7 +270,7 @@ internal static unsafe class GemmKernel
                 {
                     for (int p = 0; p < kc; p++)
                     {
-                        T* s = src + ((long)p * g.Lda);
+                        T* s = src + ((long)p * lda);
                         T* d = panel + (p * mr);
                         for (int r = 0; r < rows; r++) d[r] = s[r];
                         for (int r = rows; r < mr; r++) d[r] = T.Zero;
@@ -208,10 +280,10 @@ internal static unsafe class GemmKernel
             else
             {
                 // op(A)(i, p) = a[i*lda + p]: rows contiguous along p.
-                T* src = g.A + ((long)(ic + ir) * g.Lda) + pc;
+                T* src = a + ((long)(ic + ir) * lda) + pc;
                 for (int r = 0; r < rows; r++)
                 {
-                    T* s = src + ((long)r * g.Lda);
+                    T* s = src + ((long)r * lda);
                     for (int p = 0; p < kc; p++) panel[(p * mr) + r] = s[p];
                 }
                 for (int r = rows; r < mr; r++)
@@ -226,30 +298,30 @@ internal static unsafe class GemmKernel
     /// Packs op(B)[pc..pc+kc, jc..jc+nc] as NR-column micro-panels, each <c>[kc, NR]</c>, the last
     /// one zero-padded.
     /// </summary>
-    private static void PackB<T>(GemmJob<T> g, int pc, int kc, int jc, int nc, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackB<T>(T* b, int ldb, bool transB, int pc, int kc, int jc, int nc, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int nr = NR<T>();
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             T* panel = dst + (jr * kc);
-            if (!g.TransB)
+            if (!transB)
             {
                 // op(B)(p, j) = b[p*ldb + j]: NR contiguous values per p.
-                T* src = g.B + ((long)pc * g.Ldb) + jc + jr;
+                T* src = b + ((long)pc * ldb) + jc + jr;
                 if (cols == nr)
                 {
                     int bytes = nr * sizeof(T);
                     for (int p = 0; p < kc; p++)
                     {
-                        Unsafe.CopyBlockUnaligned(panel + (p * nr), src + ((long)p * g.Ldb), (uint)bytes);
+                        Unsafe.CopyBlockUnaligned(panel + (p * nr), src + ((long)p * ldb), (uint)bytes);
                     }
                 }
                 else
                 {
                     for (int p = 0; p < kc; p++)
                     {
-                        T* s = src + ((long)p * g.Ldb);
+                        T* s = src + ((long)p * ldb);
                         T* d = panel + (p * nr);
                         for (int j = 0; j < cols; j++) d[j] = s[j];
                         for (int j = cols; j < nr; j++) d[j] = T.Zero;
@@ -259,10 +331,10 @@ internal static unsafe class GemmKernel
             else
             {
                 // op(B)(p, j) = b[j*ldb + p]: column j of op(B) is row j of b, contiguous along p.
-                T* src = g.B + ((long)(jc + jr) * g.Ldb) + pc;
+                T* src = b + ((long)(jc + jr) * ldb) + pc;
                 for (int j = 0; j < cols; j++)
                 {
-                    T* s = src + ((long)j * g.Ldb);
+                    T* s = src + ((long)j * ldb);
                     for (int p = 0; p < kc; p++) panel[(p * nr) + j] = s[p];
                 }
                 for (int j = cols; j < nr; j++)
