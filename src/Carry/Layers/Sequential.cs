@@ -28,6 +28,23 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         foreach (var layer in layers) Add(layer);
     }
 
+    private ComputeContext _compute = ComputeContext.Default;
+
+    /// <summary>
+    /// Threads and buffers every layer's matrix products use (default <see cref="ComputeContext.Default"/>,
+    /// every core; <c>new ComputeContext(1)</c> for one thread). Setting it sets it on every layer,
+    /// and layers added later inherit it. Results do not depend on the thread count.
+    /// </summary>
+    public ComputeContext Compute
+    {
+        get => _compute;
+        set
+        {
+            _compute = value ?? throw new ArgumentNullException(nameof(value));
+            foreach (var layer in _layers) layer.Compute = value;
+        }
+    }
+
     /// <summary>The layers in order.</summary>
     public IReadOnlyList<Layer<T>> Layers => _layers;
 
@@ -42,6 +59,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
         _layers.Add(layer);
+        if (!ReferenceEquals(_compute, ComputeContext.Default)) layer.Compute = _compute;
         _named = null;
         _flat = null;
         _checkedSampleShape = null;
