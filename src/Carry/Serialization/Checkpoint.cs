@@ -261,7 +261,7 @@ public static class Checkpoint
     {
         try
         {
-            return JsonSerializer.Deserialize<TValue>(json, ModelFile.Json) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize<TValue>(json, ModelFile.ReadJson) ?? throw new JsonException("null");
         }
         catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException)
         {

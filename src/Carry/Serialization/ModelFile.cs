@@ -67,6 +67,14 @@ public static class ModelFile
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false, MaxDepth = 16 };
 
+    /// <summary>Reading is strict: exact property names, no unknown properties (a misspelt <c>returnSequences</c> must not silently read as false).</summary>
+    internal static readonly JsonSerializerOptions ReadJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNameCaseInsensitive = false,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        MaxDepth = 16,
+    };
+
     /// <summary>Serialises <paramref name="model"/> to bytes (no file I/O).</summary>
     public static byte[] ToBytes<T>(Sequential<T> model, ModelMetadata metadata) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -157,7 +165,7 @@ public static class ModelFile
                 throw new JsonException("there is no 'layers' array.");
             }
             if (layers.GetArrayLength() > MaxLayers) throw new ModelFormatException(path, $"the architecture has {layers.GetArrayLength()} layers (at most {MaxLayers}).");
-            specs = layers.Deserialize<LayerSpec[]>(Json) ?? throw new JsonException("null layers");
+            specs = layers.Deserialize<LayerSpec[]>(ReadJson) ?? throw new JsonException("null layers");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException or FormatException)
         {
@@ -170,7 +178,7 @@ public static class ModelFile
         {
             try
             {
-                task = JsonSerializer.Deserialize<TaskInfo>(taskJson, Json);
+                task = JsonSerializer.Deserialize<TaskInfo>(taskJson, ReadJson);
             }
             catch (Exception e) when (e is JsonException or ArgumentException)
             {
@@ -186,7 +194,7 @@ public static class ModelFile
         {
             try
             {
-                training = JsonSerializer.Deserialize<Dictionary<string, string>>(trainingJson, Json) ?? [];
+                training = JsonSerializer.Deserialize<Dictionary<string, string>>(trainingJson, ReadJson) ?? [];
             }
             catch (Exception e) when (e is JsonException or ArgumentException)
             {
@@ -274,6 +282,22 @@ public static class ModelFile
     private static void AddShapes(LayerSpec spec, string suffix, List<(string, long[])> list)
     {
         if (spec.Kind is null) throw new ArgumentException("A layer has no kind.");
+        // Fields a kind does not use must be absent: Carry never writes them, so they mean an edited file.
+        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan;
+        if (!activations && spec.Activation is not null) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no activation.");
+        if (spec.Activation is not null) Numerics.Activations.Parse(spec.Activation);
+        if (spec.OutputActivation is not null)
+        {
+            if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output activation.");
+            Numerics.Activations.Parse(spec.OutputActivation);
+        }
+        if (spec.OutputSize != 0 && spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output size.");
+        if ((spec.Rate != 0 || spec.Seed != 0) && spec.Kind != LayerKinds.Dropout) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no dropout rate or seed.");
+        if (spec.Inner is not null && spec.Kind != LayerKinds.Bidirectional) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' wraps no inner layer.");
+        if (spec.Kind is LayerKinds.Dropout or LayerKinds.Bidirectional && (spec.Units != 0 || (spec.Kind == LayerKinds.Dropout && spec.InputSize != 0)))
+        {
+            throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
+        }
         if (spec.Kind is LayerKinds.Dropout)
         {
             if (!(spec.Rate >= 0 && spec.Rate < 1)) throw new ArgumentException($"Dropout rate {spec.Rate} is not in [0, 1).");
