@@ -51,12 +51,11 @@ public static class AtomicFile
         {
             using (var file = new FileStream(temp, FileMode.Open, FileAccess.Write, FileShare.None))
             {
-                using (var stream = wrap is null ? file : wrap(file))
-                {
-                    write(stream);
-                    stream.Flush();
-                }
+                var stream = wrap is null ? file : wrap(file);
+                write(stream);
+                stream.Flush();
                 file.Flush(flushToDisk: true);
+                if (!ReferenceEquals(stream, file)) stream.Dispose();
             }
             File.Move(temp, full, overwrite: true);
         }
