@@ -167,7 +167,8 @@ public sealed class ReliabilityCheckpointTests : IDisposable
     [InlineData("random", """{"shuffler":[0,0,0,0]}""", "no valid 4-word state")]
     [InlineData("random", """{"shuffler":[1,2,3]}""", "no valid 4-word state")]
     [InlineData("random", """{"data":[1,2,3,4]}""", "no shuffler state")]
-    [InlineData("optimizer", """{"name":"adam","steps":-5}""", "negative step count")]
+    [InlineData("optimizer", """{"name":"adam","steps":-5,"learningRate":"0.01"}""", "negative step count")]
+    [InlineData("optimizer", """{"name":"adam","steps":5,"learningRate":"-1"}""", "not a positive number")]
     [InlineData("optimizer", """{"name":"adam","steps":5,"lr":1}""", "optimizer metadata is not valid")]
     [InlineData("settings", null, "no 'settings'")]
     public void GivenACheckpointWithBadMetadata_WhenLoaded_ThenModelFormatExceptionNamesTheProblem(string key, string? value, string expected)

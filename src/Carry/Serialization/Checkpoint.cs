@@ -32,13 +32,23 @@ public sealed record TrainingPosition(int Epoch, int Step, int[]? Order, double 
     }
 }
 
+/// <summary>What a caller keeps in a checkpoint besides the model, optimizer, position and Dropout generators.</summary>
+/// <param name="Random">Further generators by name (a data generator, ...).</param>
+/// <param name="Tensors">Further arrays by name (the best epoch's weights, ...), stored as <c>extra.{name}</c>.</param>
+/// <param name="State">Any string (the CLI's progress as JSON), stored as given.</param>
+public sealed record CheckpointExtras<T>(IReadOnlyDictionary<string, RandomGenerator>? Random = null, IReadOnlyDictionary<string, T[]>? Tensors = null, string? State = null)
+    where T : unmanaged, IFloatingPointIeee754<T>;
+
 /// <summary>A checkpoint read back: the model with its weights, and everything needed to continue the run exactly.</summary>
 /// <typeparam name="T">Precision of the model.</typeparam>
 public sealed class TrainingCheckpoint<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    internal TrainingCheckpoint(LoadedModel<T> loaded, string optimizerName, long optimizerSteps, Dictionary<string, T[]> optimizerState,
-        TrainingPosition position, Dictionary<string, ulong[]> randomStates, string settings, string path)
+    internal TrainingCheckpoint(LoadedModel<T> loaded, string optimizerName, long optimizerSteps, double learningRate, Dictionary<string, T[]> optimizerState,
+        TrainingPosition position, Dictionary<string, ulong[]> randomStates, string settings, Dictionary<string, T[]> extraTensors, string? state, string path)
     {
+        LearningRate = learningRate;
+        ExtraTensors = extraTensors;
+        State = state;
         Model = loaded.Model;
         Layers = loaded.Layers;
         Metadata = loaded.Metadata;
@@ -66,6 +76,15 @@ public sealed class TrainingCheckpoint<T> where T : unmanaged, IFloatingPointIee
     /// <summary>The optimizer's <see cref="Optimizer{T}.StepCount"/> when saved.</summary>
     public long OptimizerSteps { get; }
 
+    /// <summary>The optimizer's learning rate when saved (after any decay).</summary>
+    public double LearningRate { get; }
+
+    /// <summary>The caller's extra arrays (<see cref="CheckpointExtras{T}.Tensors"/>).</summary>
+    public IReadOnlyDictionary<string, T[]> ExtraTensors { get; }
+
+    /// <summary>The caller's state string (<see cref="CheckpointExtras{T}.State"/>), or null.</summary>
+    public string? State { get; }
+
     /// <summary>The optimizer's state arrays by <c>slot.index</c> (<see cref="Optimizer{T}.GetState"/>).</summary>
     public IReadOnlyDictionary<string, T[]> OptimizerState { get; }
 
@@ -91,12 +110,13 @@ public sealed class TrainingCheckpoint<T> where T : unmanaged, IFloatingPointIee
         return random;
     }
 
-    /// <summary>Puts the saved state into <paramref name="optimizer"/>, which must be of the same kind and drive <see cref="Model"/>.</summary>
+    /// <summary>Puts the saved state and learning rate into <paramref name="optimizer"/>, which must be of the same kind and drive <see cref="Model"/>.</summary>
     /// <exception cref="ModelFormatException">The optimizer is of another kind, or the state does not fit the model.</exception>
     public void RestoreOptimizer(Optimizer<T> optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer.Name != OptimizerName) throw new ModelFormatException(Path, $"the checkpoint holds '{OptimizerName}' optimizer state, but the run uses '{optimizer.Name}'.");
+        optimizer.LearningRate = LearningRate;
         if (OptimizerState.Count == 0 && OptimizerSteps == 0)
         {
             optimizer.StepCount = 0; // saved before the first step: nothing to restore
@@ -117,9 +137,10 @@ public sealed class TrainingCheckpoint<T> where T : unmanaged, IFloatingPointIee
 /// Training checkpoints: a safetensors file like a .carry model (the same <c>layers.{i}.*</c>
 /// tensors and <c>config</c>, <c>task</c>, <c>training</c> metadata) with <c>format</c>
 /// <c>carry-checkpoint</c>, the optimizer's state as tensors <c>optimizer.{slot}.{index}</c>, and
-/// metadata <c>optimizer</c> (name, step count), <c>position</c> (epoch, step, sample order, loss
+/// metadata <c>optimizer</c> (name, step count, learning rate), <c>position</c> (epoch, step, sample order, loss
 /// sum), <c>random</c> (every generator's four state words) and <c>settings</c> (the caller's
-/// training settings, stored as given). Written atomically. Loading validates all of it as
+/// training settings, stored as given), plus whatever the caller adds (<see cref="CheckpointExtras{T}"/>:
+/// generators, <c>extra.{name}</c> tensors, a <c>state</c> string). Written atomically. Loading validates all of it as
 /// strictly as a model file.
 /// </summary>
 public static class Checkpoint
@@ -131,6 +152,7 @@ public static class Checkpoint
     public const string ShufflerName = "shuffler";
 
     private const string OptimizerPrefix = "optimizer.";
+    private const string ExtraPrefix = "extra.";
 
     /// <summary>Serialises a checkpoint to bytes.</summary>
     /// <param name="model">The compiled model being trained.</param>
@@ -138,9 +160,9 @@ public static class Checkpoint
     /// <param name="shuffler">The generator <see cref="Sequential{T}.Fit"/> shuffles with.</param>
     /// <param name="settings">The run's settings, any string (the CLI stores its flags as JSON); restored as given.</param>
     /// <param name="metadata">Task and training metadata; null for none.</param>
-    /// <param name="otherRandom">Further generators to save by name (a data generator, ...); Dropout layers' are saved automatically.</param>
+    /// <param name="extras">Further generators, arrays and state to keep (Dropout layers' generators are saved automatically).</param>
     public static byte[] ToBytes<T>(Sequential<T> model, TrainingPosition position, RandomGenerator shuffler, string settings,
-        ModelMetadata? metadata = null, IReadOnlyDictionary<string, RandomGenerator>? otherRandom = null) where T : unmanaged, IFloatingPointIeee754<T>
+        ModelMetadata? metadata = null, CheckpointExtras<T>? extras = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(position);
@@ -148,34 +170,39 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(settings);
         var optimizer = model.Optimizer ?? throw new InvalidOperationException("Compile the model before checkpointing it: the checkpoint holds the optimizer's state.");
         var meta = ModelFile.MetadataOf(model, metadata ?? new ModelMetadata(), FormatName);
-        meta["optimizer"] = JsonSerializer.Serialize(new OptimizerInfo(optimizer.Name, optimizer.StepCount), ModelFile.Json);
+        meta["optimizer"] = JsonSerializer.Serialize(new OptimizerInfo(optimizer.Name, optimizer.StepCount, optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture)), ModelFile.Json);
         meta["position"] = JsonSerializer.Serialize(new PositionInfo(position.Epoch, position.Step, position.LossSum.ToString("R", CultureInfo.InvariantCulture), position.Order), ModelFile.Json);
         var random = new SortedDictionary<string, ulong[]>(StringComparer.Ordinal) { [ShufflerName] = shuffler.GetState() };
         for (int i = 0; i < model.Layers.Count; i++)
         {
             if (model.Layers[i] is Dropout<T> dropout) random[$"layers.{i}"] = dropout.Random.GetState();
         }
-        if (otherRandom is not null)
+        if (extras?.Random is { } others)
         {
-            foreach (var (name, generator) in otherRandom)
+            foreach (var (name, generator) in others)
             {
-                if (!random.TryAdd(name, generator.GetState())) throw new ArgumentException($"Generator name '{name}' is taken.", nameof(otherRandom));
+                if (!random.TryAdd(name, generator.GetState())) throw new ArgumentException($"Generator name '{name}' is taken.", nameof(extras));
             }
         }
         meta["random"] = JsonSerializer.Serialize(random, ModelFile.Json);
         meta["settings"] = settings;
+        if (extras?.State is { } state) meta["state"] = state;
         var tensors = ModelFile.TensorsOf(model);
         foreach (var (name, values) in optimizer.GetState().OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             tensors.Add((OptimizerPrefix + name, [values.Length], values));
+        }
+        if (extras?.Tensors is { } extra)
+        {
+            foreach (var (name, values) in extra.OrderBy(kv => kv.Key, StringComparer.Ordinal)) tensors.Add((ExtraPrefix + name, [values.Length], values));
         }
         return SafeTensors.Write(meta, tensors);
     }
 
     /// <summary>Writes a checkpoint atomically (see <see cref="ToBytes"/>).</summary>
     public static void Save<T>(string path, Sequential<T> model, TrainingPosition position, RandomGenerator shuffler, string settings,
-        ModelMetadata? metadata = null, IReadOnlyDictionary<string, RandomGenerator>? otherRandom = null) where T : unmanaged, IFloatingPointIeee754<T>
-        => AtomicFile.Write(path, ToBytes(model, position, shuffler, settings, metadata, otherRandom));
+        ModelMetadata? metadata = null, CheckpointExtras<T>? extras = null) where T : unmanaged, IFloatingPointIeee754<T>
+        => AtomicFile.Write(path, ToBytes(model, position, shuffler, settings, metadata, extras));
 
     /// <summary>Reads and validates a checkpoint.</summary>
     /// <exception cref="ModelFormatException">The file is not a valid checkpoint.</exception>
@@ -193,13 +220,17 @@ public static class Checkpoint
 
     private static TrainingCheckpoint<T> Read<T>(SafeTensors file, string path) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var loaded = ModelFile.Read<T>(file, path, FormatName, name => name.StartsWith(OptimizerPrefix, StringComparison.Ordinal));
+        var loaded = ModelFile.Read<T>(file, path, FormatName, name => name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) || name.StartsWith(ExtraPrefix, StringComparison.Ordinal));
         var model = loaded.Model;
         var meta = file.Metadata;
         string Need(string key) => meta.TryGetValue(key, out var v) ? v : throw new ModelFormatException(path, $"the checkpoint's __metadata__ has no '{key}'.");
 
         OptimizerInfo optimizer = Parse<OptimizerInfo>(Need("optimizer"), "optimizer", path);
         if (string.IsNullOrEmpty(optimizer.Name) || optimizer.Steps < 0) throw new ModelFormatException(path, "the optimizer metadata names no optimizer or a negative step count.");
+        if (!double.TryParse(optimizer.LearningRate, NumberStyles.Float, CultureInfo.InvariantCulture, out double learningRate) || !(learningRate > 0) || double.IsInfinity(learningRate))
+        {
+            throw new ModelFormatException(path, $"the optimizer's learning rate '{SafeTensors.Clip(optimizer.LearningRate ?? "")}' is not a positive number.");
+        }
 
         PositionInfo p = Parse<PositionInfo>(Need("position"), "position", path);
         if (p.Epoch < 0 || p.Step < 0) throw new ModelFormatException(path, $"the position (epoch {p.Epoch}, step {p.Step}) is negative.");
@@ -236,8 +267,17 @@ public static class Checkpoint
 
         var parameters = model.ParameterList;
         var optimizerState = new Dictionary<string, T[]>(StringComparer.Ordinal);
+        var extraTensors = new Dictionary<string, T[]>(StringComparer.Ordinal);
         foreach (var (name, info) in file.Tensors)
         {
+            if (name.StartsWith(ExtraPrefix, StringComparison.Ordinal))
+            {
+                if (info.Shape.Length != 1) throw new ModelFormatException(path, $"tensor '{SafeTensors.Clip(name)}' is not one-dimensional.");
+                var extra = new T[info.Shape[0]]; // its bytes lie inside the file, so the size is bounded by it
+                file.CopyTo(info, extra.AsSpan());
+                extraTensors[name[ExtraPrefix.Length..]] = extra;
+                continue;
+            }
             if (!name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) continue;
             string key = name[OptimizerPrefix.Length..];
             int dot = key.LastIndexOf('.');
@@ -254,7 +294,8 @@ public static class Checkpoint
             optimizerState[key] = values;
         }
         var position = new TrainingPosition(p.Epoch, p.Step, p.Order, lossSum);
-        return new TrainingCheckpoint<T>(loaded, optimizer.Name, optimizer.Steps, optimizerState, position, random, Need("settings"), path);
+        return new TrainingCheckpoint<T>(loaded, optimizer.Name, optimizer.Steps, learningRate, optimizerState, position, random, Need("settings"),
+            extraTensors, meta.GetValueOrDefault("state"), path);
     }
 
     private static TValue Parse<TValue>(string json, string what, string path)
@@ -269,7 +310,7 @@ public static class Checkpoint
         }
     }
 
-    private sealed record OptimizerInfo(string Name, long Steps);
+    private sealed record OptimizerInfo(string Name, long Steps, string LearningRate);
 
     private sealed record PositionInfo(int Epoch, int Step, string LossSum, int[]? Order);
 }

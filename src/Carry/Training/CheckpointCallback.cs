@@ -18,7 +18,8 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
     private readonly RandomGenerator _shuffler;
     private readonly string _settings;
     private readonly ModelMetadata? _metadata;
-    private readonly IReadOnlyDictionary<string, RandomGenerator>? _otherRandom;
+    private readonly Func<CheckpointExtras<T>>? _extras;
+    private readonly bool _saveAtEpochEnd;
     private ReadOnlyMemory<int>? _order;
     private int _epoch, _step;
     private double _lossSum;
@@ -30,9 +31,10 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
     /// <param name="everySteps">Also write after every this many optimizer steps (0: epoch ends only).</param>
     /// <param name="start">Where the run starts (a loaded checkpoint's position); null for the beginning.</param>
     /// <param name="metadata">Task and training metadata to store.</param>
-    /// <param name="otherRandom">Further generators to save.</param>
+    /// <param name="extras">Called at each save for further generators, arrays and state to keep; null for none.</param>
+    /// <param name="saveAtEpochEnd">Save after every epoch (default true); false when the caller saves after its own end-of-epoch work.</param>
     public CheckpointCallback(string path, Sequential<T> model, RandomGenerator shuffler, string settings, int everySteps = 0,
-        TrainingPosition? start = null, ModelMetadata? metadata = null, IReadOnlyDictionary<string, RandomGenerator>? otherRandom = null)
+        TrainingPosition? start = null, ModelMetadata? metadata = null, Func<CheckpointExtras<T>>? extras = null, bool saveAtEpochEnd = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
@@ -45,7 +47,8 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
         _settings = settings;
         EverySteps = everySteps;
         _metadata = metadata;
-        _otherRandom = otherRandom;
+        _extras = extras;
+        _saveAtEpochEnd = saveAtEpochEnd;
         start ??= TrainingPosition.Start;
         (_epoch, _step, _lossSum) = (start.Epoch, start.Step, start.LossSum);
         _order = start.Order;
@@ -74,12 +77,15 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
     }
 
     /// <inheritdoc />
-    public void OnEpochEnd(EpochSummary summary, TrainingControl control) => Save();
+    public void OnEpochEnd(EpochSummary summary, TrainingControl control)
+    {
+        if (_saveAtEpochEnd) Save();
+    }
 
     /// <summary>Writes the checkpoint for <see cref="Position"/> now.</summary>
     public void Save()
     {
-        Checkpoint.Save(Path, _model, Position, _shuffler, _settings, _metadata, _otherRandom);
+        Checkpoint.Save(Path, _model, Position, _shuffler, _settings, _metadata, _extras?.Invoke());
         SaveCount++;
     }
 }
