@@ -35,7 +35,8 @@ public static class CarryCommand
         }
         try
         {
-            return parse.Invoke();
+            // Our handler below, not System.CommandLine's (which prints a stack trace and returns 1).
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Classify(e) is int code)
         {
@@ -48,6 +49,9 @@ public static class CarryCommand
     private static IEnumerable<Command> Verbs() =>
     [
         Commands.TrainCommand.Create(),
+        Commands.SummaryCommand.Create(),
+        Commands.PlotCommand.Create(),
+        Commands.PredictCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

@@ -1,13 +1,251 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Carry.Layers;
+using Carry.Losses;
+using Carry.Numerics;
+using Carry.Optimizers;
+using Carry.Serialization;
+using Carry.Training;
+using Spectre.Console;
 
 namespace Carry.Cli.Commands;
 
 /// <summary><c>carry train</c>: the presets (<c>iamtrask</c>, <c>keras</c>, ...) as subcommands, and the general form.</summary>
 public static class TrainCommand
 {
+    /// <summary>The <c>train</c> verb with one subcommand per preset; alone it is the general form.</summary>
     public static Command Create()
     {
-        var train = new Command("train", "Train a model: a preset that reproduces an experiment, or the general form.");
+        var train = new Command("train", "Train a model: a preset that reproduces an experiment, or the general form (flags below).");
+        var general = new TrainOptions(new TrainSettings(), general: true);
+        general.AddTo(train);
+        train.SetAction(parse => Run(general.Read(parse), "general"));
+        foreach (var preset in TrainPreset.All)
+        {
+            var command = new Command(preset.Name, $"{preset.Description} Flags: {preset.Settings.Flags()}.");
+            var options = new TrainOptions(preset.Settings, general: false);
+            options.AddTo(command);
+            command.SetAction(parse => Run(options.Read(parse), preset.Name));
+            train.Subcommands.Add(command);
+        }
         return train;
+    }
+
+    /// <summary>Builds, trains and saves an adder; returns the exit code.</summary>
+    internal static int Run(TrainSettings settings, string presetName)
+    {
+        var s = settings.Validate();
+        var output = Console.Out;
+        var model = AdderModels.Build(s);
+        model.Initialize(s.Init, s.Seed);
+        var optimizer = s.Optimizer == "adam"
+            ? new Adam<float>(s.LearningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+            : Optimizer<float>.Create(s.Optimizer, s.LearningRate);
+        model.Compile(Loss<float>.Create(s.Loss), optimizer);
+        var task = AdderModels.Task(s);
+        output.WriteLine($"carry train {presetName}: {s.Flags()} --seed {s.Seed}");
+        output.WriteLine($"model: {ModelView.Chain(model)}  ({model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
+        if (s.Plot is not null)
+        {
+            ModelDiagram.Write(s.Plot, ModelView.Rows(model, AdderModels.InputShape(task)), "sequential");
+            output.WriteLine($"drew the model to {s.Plot}");
+        }
+
+        var dataRandom = new RandomGenerator(s.Seed + 2);
+        var shuffler = new RandomGenerator(s.Seed);
+        var (inputs, targets) = AdderModels.Data(s.Encoding, s.Bits, s.SamplesPerEpoch, dataRandom);
+        output.WriteLine(s.AllPairs
+            ? $"data: all {inputs.Dim(0).ToString("N0", CultureInfo.InvariantCulture)} pairs of {s.Bits}-bit numbers, {s.Encoding} encoding"
+            : $"data: {s.SamplesPerEpoch.ToString("N0", CultureInfo.InvariantCulture)} random pairs of {s.Bits}-bit numbers per epoch, {s.Encoding} encoding");
+
+        using var interrupt = new InterruptSignal();
+        bool live = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        var best = new BestModel(model);
+        var clock = Stopwatch.StartNew();
+        int completed = 0;
+        double lastLoss = double.NaN;
+        bool cancelled = false;
+        try
+        {
+            for (int epoch = 0; epoch < s.Epochs; epoch++)
+            {
+                if (epoch > 0 && !s.AllPairs) (inputs, targets) = AdderModels.Data(s.Encoding, s.Bits, s.SamplesPerEpoch, dataRandom);
+                var epochClock = Stopwatch.StartNew();
+                var options = new FitOptions
+                {
+                    Epochs = epoch + 1,
+                    InitialEpoch = epoch,
+                    BatchSize = s.Batch,
+                    Seed = s.Seed,
+                    ClipValue = s.Clip,
+                    CancellationToken = interrupt.Token,
+                };
+                var fit = live
+                    ? FitWithProgressBar(model, inputs, targets, options, shuffler, epoch, s.Epochs)
+                    : model.Fit(inputs, targets, options, null, shuffler);
+                if (fit.Cancelled || fit.History.Count == 0)
+                {
+                    cancelled = true;
+                    break;
+                }
+                lastLoss = fit.History[0].Loss;
+                var evaluation = model.Evaluate(inputs, targets);
+                completed = epoch + 1;
+                best.Offer(epoch, evaluation.ExactMatch, evaluation.Loss, lastLoss);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch + 1}/{s.Epochs}  loss {lastLoss:F4}  exact {100 * evaluation.ExactMatch:F1}%  {epochClock.Elapsed.TotalSeconds:F1} s"));
+                optimizer.LearningRate *= s.Decay;
+                if (s.UntilPerfect && evaluation.ExactMatch >= 1.0)
+                {
+                    output.WriteLine($"every training pair is exact after {completed} epochs: stopping (--until-perfect)");
+                    break;
+                }
+                if (interrupt.Token.IsCancellationRequested)
+                {
+                    cancelled = true;
+                    break;
+                }
+            }
+        }
+        catch (TrainingDivergedException e)
+        {
+            string saved = best.HasModel ? $" Saved the best model so far (epoch {best.Epoch + 1}) to {s.Out}." : " Nothing was saved.";
+            if (best.HasModel) Save(model, best, s, task, presetName, completed, clock.Elapsed, interrupted: false);
+            throw new TrainingDivergedException(e.Message + saved, e);
+        }
+
+        if (!best.HasModel)
+        {
+            Console.Error.WriteLine($"carry: interrupted before the first epoch ended; nothing was saved.");
+            return ExitCodes.Interrupted;
+        }
+        Save(model, best, s, task, presetName, completed, clock.Elapsed, cancelled);
+        string what = string.Create(CultureInfo.InvariantCulture,
+            $"the best model (epoch {best.Epoch + 1}, exact {100 * best.Exact:F1}%, loss {best.TrainingLoss:F4}) to {s.Out}");
+        if (cancelled)
+        {
+            Console.Error.WriteLine($"carry: interrupted after {completed} epochs; saved {what}.");
+            return ExitCodes.Interrupted;
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {completed} epochs in {clock.Elapsed.TotalSeconds:F1} s; saved {what}"));
+        return ExitCodes.Success;
+    }
+
+    private static FitResult FitWithProgressBar(Sequential<float> model, Tensor<float> inputs, Tensor<float> targets, FitOptions options,
+        RandomGenerator shuffler, int epoch, int epochs)
+    {
+        FitResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask($"epoch {epoch + 1}/{epochs}", maxValue: inputs.Dim(0));
+                result = model.Fit(inputs, targets, options, [new ProgressCallback(task, epoch, epochs)], shuffler);
+                task.StopTask();
+            });
+        return result!;
+    }
+
+    private static void Save(Sequential<float> model, BestModel best, TrainSettings s, TaskInfo task, string preset, int completed, TimeSpan wall, bool interrupted)
+    {
+        best.Restore();
+        var training = new Dictionary<string, string>
+        {
+            ["preset"] = preset,
+            ["flags"] = s.Flags(),
+            ["epochs"] = completed.ToString(CultureInfo.InvariantCulture),
+            ["best_epoch"] = (best.Epoch + 1).ToString(CultureInfo.InvariantCulture),
+            ["final_loss"] = best.TrainingLoss.ToString("G6", CultureInfo.InvariantCulture),
+            ["exact"] = best.Exact.ToString("G6", CultureInfo.InvariantCulture),
+            ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture),
+            ["wall_time_s"] = wall.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),
+            ["interrupted"] = interrupted ? "true" : "false",
+        };
+        ModelFile.Save(s.Out, model, new ModelMetadata { Task = task, Training = training });
+    }
+
+    /// <summary>Updates a Spectre progress task after every batch: samples, running loss.</summary>
+    private sealed class ProgressCallback(ProgressTask task, int epoch, int epochs) : ITrainingCallback
+    {
+        public void OnBatchEnd(BatchProgress progress)
+        {
+            task.Value = progress.SamplesSeen;
+            task.Description = string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch + 1}/{epochs}  {progress.SamplesSeen}/{progress.SampleCount}  loss {progress.Loss:F4}");
+        }
+    }
+
+    /// <summary>Copies of the parameters of the best epoch so far: most exact, then lowest loss.</summary>
+    private sealed class BestModel(Sequential<float> model)
+    {
+        private float[][]? _values;
+
+        public bool HasModel => _values is not null;
+        public int Epoch { get; private set; } = -1;
+        public double Exact { get; private set; } = -1;
+        public double EvalLoss { get; private set; } = double.PositiveInfinity;
+        public double TrainingLoss { get; private set; } = double.NaN;
+
+        public void Offer(int epoch, double exact, double evalLoss, double trainingLoss)
+        {
+            if (_values is not null && (exact < Exact || (exact == Exact && !(evalLoss < EvalLoss)))) return;
+            _values = model.ParameterList.Select(p => p.Value.Span.ToArray()).ToArray();
+            Epoch = epoch;
+            Exact = exact;
+            EvalLoss = evalLoss;
+            TrainingLoss = trainingLoss;
+        }
+
+        public void Restore()
+        {
+            if (_values is null) return;
+            var parameters = model.ParameterList;
+            for (int i = 0; i < parameters.Count; i++) _values[i].CopyTo(parameters[i].Value.Span);
+        }
+    }
+}
+
+/// <summary>Turns Ctrl-C (SIGINT) and SIGTERM into a cancellation request instead of killing the process.</summary>
+internal sealed class InterruptSignal : IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+    private readonly List<System.Runtime.InteropServices.PosixSignalRegistration> _registrations = [];
+
+    public InterruptSignal()
+    {
+        Console.CancelKeyPress += OnCancelKeyPress;
+        foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
+        {
+            try
+            {
+                _registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, context =>
+                {
+                    context.Cancel = true;
+                    _source.Cancel();
+                }));
+            }
+            catch (PlatformNotSupportedException)
+            {
+                // Console.CancelKeyPress still covers Ctrl-C.
+            }
+        }
+    }
+
+    /// <summary>Cancelled once a signal arrives.</summary>
+    public CancellationToken Token => _source.Token;
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= OnCancelKeyPress;
+        foreach (var r in _registrations) r.Dispose();
+        _source.Dispose();
+    }
+
+    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+    {
+        e.Cancel = true;
+        _source.Cancel();
     }
 }

@@ -1,0 +1,165 @@
+using System.Globalization;
+using Carry.Arithmetic;
+using Carry.Layers;
+
+namespace Carry.Cli.Commands;
+
+/// <summary>
+/// Everything <c>carry train</c> needs to build and train an adder. A preset is one of these
+/// with its own defaults; every flag overrides a field. Validated in one place, <see cref="Validate"/>.
+/// </summary>
+internal sealed record TrainSettings
+{
+    /// <summary>Recurrent cell: <c>elman</c>, <c>jordan</c>, <c>lstm</c> or <c>gru</c> (default lstm).</summary>
+    public string Cell { get; init; } = LayerKinds.Lstm;
+
+    /// <summary>Hidden non-linearity of Elman/Jordan cells (default tanh).</summary>
+    public string Activation { get; init; } = "tanh";
+
+    /// <summary>Stacked recurrent layers (default 1).</summary>
+    public int Layers { get; init; } = 1;
+
+    /// <summary>Wrap each recurrent layer in a bidirectional pair (default false).</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>Hidden units per recurrent layer, H (default 256, as in Experiment B).</summary>
+    public int Hidden { get; init; } = 256;
+
+    /// <summary><c>concat</c> (Experiment B) or <c>aligned</c> (Experiment A) (default concat).</summary>
+    public string Encoding { get; init; } = ConcatEncoding.Name;
+
+    /// <summary>Operand width in bits (default 8).</summary>
+    public int Bits { get; init; } = 8;
+
+    /// <summary>Dropout rate after the recurrent stack, in [0, 1) (default 0.2).</summary>
+    public double Dropout { get; init; } = 0.2;
+
+    /// <summary>Passes over the data (default 100).</summary>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Samples per step (default 128).</summary>
+    public int Batch { get; init; } = 128;
+
+    /// <summary>Learning rate (default 0.001, Keras's Adam).</summary>
+    public double LearningRate { get; init; } = 0.001;
+
+    /// <summary>Multiply the learning rate by this after every epoch (default 1: constant).</summary>
+    public double Decay { get; init; } = 1.0;
+
+    /// <summary>Seed of initialisation, dropout and shuffling (default 0).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary><c>mse</c> or <c>bce</c> (default mse).</summary>
+    public string Loss { get; init; } = "mse";
+
+    /// <summary><c>sgd</c>, <c>momentum</c>, <c>adagrad</c>, <c>rmsprop</c> or <c>adam</c> (default adam).</summary>
+    public string Optimizer { get; init; } = "adam";
+
+    /// <summary>Clip every gradient element to ±this; 0 turns clipping off (default 0).</summary>
+    public double Clip { get; init; }
+
+    /// <summary>Weight initialisation (default Keras's: glorot/orthogonal, forget bias 1).</summary>
+    public Initialization Init { get; init; } = Initialization.Keras;
+
+    /// <summary>Where the model goes (default adder.carry).</summary>
+    public string Out { get; init; } = "adder.carry";
+
+    /// <summary>Stop once every training pair is added exactly (default false).</summary>
+    public bool UntilPerfect { get; init; }
+
+    /// <summary>Draw the model to this file (.svg or .png) before training; null: don't.</summary>
+    public string? Plot { get; init; }
+
+    /// <summary>Random pairs per epoch when the full table is too large (default 65,536).</summary>
+    public int SamplesPerEpoch { get; init; } = 65536;
+
+    /// <summary>The cells the general form accepts.</summary>
+    public static readonly string[] Cells = [LayerKinds.Elman, LayerKinds.Jordan, LayerKinds.Lstm, LayerKinds.Gru];
+
+    /// <summary>The optimizers accepted.</summary>
+    public static readonly string[] Optimizers = ["sgd", "momentum", "adagrad", "rmsprop", "adam"];
+
+    /// <summary>Throws <see cref="UsageException"/> naming the first bad setting.</summary>
+    public TrainSettings Validate()
+    {
+        if (!Cells.Contains(Cell)) Fail($"unknown cell '{Cell}' (expected {string.Join(", ", Cells)})");
+        if (Activation is not ("tanh" or "sigmoid" or "relu")) Fail($"unknown activation '{Activation}' (expected tanh, sigmoid or relu)");
+        if (Layers is < 1 or > 16) Fail($"--layers must be between 1 and 16, not {Layers}");
+        if (Hidden is < 1 or > 4096) Fail($"--units/--hidden must be between 1 and 4096, not {Hidden}");
+        if (Encoding is not (ConcatEncoding.Name or AlignedEncoding.Name)) Fail($"unknown encoding '{Encoding}' (expected concat or aligned)");
+        if (Bits is < 1 or > 64) Fail($"--bits must be between 1 and 64, not {Bits}");
+        if (!(Dropout >= 0 && Dropout < 1)) Fail($"--dropout must be in [0, 1), not {Format(Dropout)}");
+        if (Epochs < 1) Fail($"--epochs must be at least 1, not {Epochs}");
+        if (Batch < 1) Fail($"--batch must be at least 1, not {Batch}");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) Fail($"--lr must be a positive number, not {Format(LearningRate)}");
+        if (!(Decay > 0 && Decay <= 1)) Fail($"--decay must be in (0, 1], not {Format(Decay)}");
+        if (Loss is not ("mse" or "bce")) Fail($"unknown loss '{Loss}' (expected mse or bce)");
+        if (!Optimizers.Contains(Optimizer)) Fail($"unknown optimizer '{Optimizer}' (expected {string.Join(", ", Optimizers)})");
+        if (!(Clip >= 0) || double.IsInfinity(Clip)) Fail($"--clip must be a finite number ≥ 0, not {Format(Clip)}");
+        if (string.IsNullOrWhiteSpace(Out)) Fail("--out needs a file name");
+        if (SamplesPerEpoch < 1) Fail($"--samples-per-epoch must be at least 1, not {SamplesPerEpoch}");
+        return this;
+    }
+
+    /// <summary>True when every pair of the width is enumerated (otherwise random pairs are drawn each epoch).</summary>
+    public bool AllPairs => Bits <= ConcatEncoding.MaxAllPairsBits;
+
+    /// <summary>The flags that reproduce these settings (shown by <c>--help</c> and stored in the file).</summary>
+    public string Flags()
+    {
+        var parts = new List<string>
+        {
+            $"--cell {Cell}",
+        };
+        if (Cell is LayerKinds.Elman or LayerKinds.Jordan) parts.Add($"--activation {Activation}");
+        if (Layers != 1) parts.Add($"--layers {Layers}");
+        if (Bidirectional) parts.Add("--bidirectional");
+        parts.Add($"--hidden {Hidden}");
+        parts.Add($"--encoding {Encoding}");
+        parts.Add($"--bits {Bits}");
+        parts.Add($"--dropout {Format(Dropout)}");
+        parts.Add($"--loss {Loss}");
+        parts.Add($"--optimizer {Optimizer}");
+        parts.Add($"--lr {Format(LearningRate)}");
+        if (Decay != 1) parts.Add($"--decay {Format(Decay)}");
+        parts.Add($"--batch {Batch}");
+        parts.Add($"--epochs {Epochs}");
+        if (Clip > 0) parts.Add($"--clip {Format(Clip)}");
+        if (UntilPerfect) parts.Add("--until-perfect");
+        return string.Join(' ', parts);
+    }
+
+    internal static string Format(double x) => x.ToString("G", CultureInfo.InvariantCulture);
+
+    private static void Fail(string message) => throw new UsageException(message);
+}
+
+/// <summary>A named set of training flags, reproducing an experiment or a tuned recipe.</summary>
+/// <param name="Name">Subcommand name (<c>keras</c>).</param>
+/// <param name="Description">One line for <c>--help</c>.</param>
+/// <param name="Settings">The defaults it sets.</param>
+internal sealed record TrainPreset(string Name, string Description, TrainSettings Settings)
+{
+    /// <summary>
+    /// The presets. <c>keras</c> is SEEDS.md's Experiment B as written: LSTM(256) → Dropout(0.2)
+    /// → Dense(9, sigmoid), MSE, Adam(0.001), batch 128, 100 epochs, all 65,536 8-bit pairs.
+    /// <c>keras-fast</c> gets every pair exact in a fraction of the time (docs/experiments.md).
+    /// </summary>
+    public static readonly TrainPreset[] All =
+    [
+        new("keras", "Experiment B as the article runs it: LSTM(256) -> Dropout(0.2) -> Dense(9, sigmoid), MSE, Adam(0.001), batch 128, 100 epochs.",
+            new TrainSettings()),
+        new("keras-fast", "A recipe that gets all 65,536 8-bit pairs exact in well under a minute of training.",
+            new TrainSettings
+            {
+                Hidden = 32,
+                Dropout = 0,
+                Loss = "bce",
+                LearningRate = 0.01,
+                Decay = 0.9,
+                Batch = 64,
+                Epochs = 30,
+                UntilPerfect = true,
+            }),
+    ];
+}
