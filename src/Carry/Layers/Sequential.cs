@@ -193,25 +193,39 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         int batchSize = Math.Min(options.BatchSize, n);
         int batches = (n + batchSize - 1) / batchSize;
         int[] order = Enumerable.Range(0, n).ToArray();
+        if (options.InitialOrder is { } initialOrder)
+        {
+            if (!IsPermutation(initialOrder.Span, n)) throw new ArgumentException($"InitialOrder must be a permutation of the {n} sample indices.", nameof(options));
+            initialOrder.Span.CopyTo(order);
+        }
+        if (options.InitialStep > 0 && options.InitialStep >= batches)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.InitialStep, $"InitialStep must be below the {batches} batches of an epoch.");
+        }
         var history = new List<EpochSummary>();
         var control = new TrainingControl();
         for (int epoch = options.InitialEpoch; epoch < options.Epochs; epoch++)
         {
+            // Resuming mid-epoch: the order is already this epoch's, and the running loss is restored.
+            bool midEpoch = epoch == options.InitialEpoch && options.InitialStep > 0;
+            int firstBatch = midEpoch ? options.InitialStep : 0;
+            // Checked before the shuffle, so that a run stopped here resumes with the same draws.
+            if (options.CancellationToken.IsCancellationRequested) return new FitResult(history, true);
             var clock = Stopwatch.StartNew();
-            if (options.Shuffle) shuffler.Shuffle(order);
+            if (options.Shuffle && !midEpoch) shuffler.Shuffle(order);
             foreach (var cb in callbacks) cb.OnEpochBegin(epoch, batches);
-            double lossSum = 0;
-            int seen = 0;
-            for (int b = 0; b < batches; b++)
+            double lossSum = midEpoch ? options.InitialLossSum : 0;
+            int seen = firstBatch * batchSize;
+            for (int b = firstBatch; b < batches; b++)
             {
-                if (options.CancellationToken.IsCancellationRequested) return new FitResult(history, true);
+                if (b > firstBatch && options.CancellationToken.IsCancellationRequested) return new FitResult(history, true);
                 int start = b * batchSize, count = Math.Min(batchSize, n - start);
                 var (x, y) = Gather(inputs, targets, order.AsSpan(start, count));
                 double loss = double.CreateChecked(TrainStep(x, y, options.ClipValue, options.ClipNorm));
                 if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, b, loss);
                 lossSum += loss * count;
                 seen += count;
-                var progress = new BatchProgress(epoch, b, batches, seen, n, lossSum / seen);
+                var progress = new BatchProgress(epoch, b, batches, seen, n, lossSum / seen) { Order = order, LossSum = lossSum };
                 foreach (var cb in callbacks) cb.OnBatchEnd(progress);
             }
             var summary = new EpochSummary(epoch, lossSum / n, clock.Elapsed);
@@ -289,6 +303,18 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
         }
         return [inputs.Dim(0), .. shape];
+    }
+
+    private static bool IsPermutation(ReadOnlySpan<int> order, int n)
+    {
+        if (order.Length != n) return false;
+        var seen = new bool[n];
+        foreach (int i in order)
+        {
+            if ((uint)i >= (uint)n || seen[i]) return false;
+            seen[i] = true;
+        }
+        return true;
     }
 
     private static void CheckTargets(Tensor<T> prediction, Tensor<T> targets)

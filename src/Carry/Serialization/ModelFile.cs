@@ -1,8 +1,5 @@
-using System.Buffers.Binary;
 using System.Numerics;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Carry.Layers;
 
 namespace Carry.Serialization;
@@ -66,121 +63,130 @@ public static class ModelFile
     public const string Version = "1";
 
     /// <summary>Largest header accepted (a model header is a few KiB).</summary>
-    public const long MaxHeaderBytes = 16 << 20;
+    public const long MaxHeaderBytes = SafeTensors.MaxHeaderBytes;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false, MaxDepth = 16 };
+
+    /// <summary>Reading is strict: exact property names, no unknown properties (a misspelt <c>returnSequences</c> must not silently read as false).</summary>
+    internal static readonly JsonSerializerOptions ReadJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNameCaseInsensitive = false,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        MaxDepth = 16,
+    };
 
     /// <summary>Serialises <paramref name="model"/> to bytes (no file I/O).</summary>
     public static byte[] ToBytes<T>(Sequential<T> model, ModelMetadata metadata) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(metadata);
-        bool f64 = typeof(T) == typeof(double);
-        string dtype = f64 ? "F64" : "F32";
-        int size = f64 ? 8 : 4;
-        var header = new JsonObject();
-        var meta = new JsonObject
-        {
-            ["format"] = FormatName,
-            ["version"] = Version,
-            ["config"] = JsonSerializer.Serialize(new { layers = model.Layers.Select(l => l.Spec).ToArray() }, Json),
-        };
-        if (metadata.Task is not null) meta["task"] = JsonSerializer.Serialize(metadata.Task, Json);
-        meta["training"] = JsonSerializer.Serialize(metadata.Training, Json);
-        header["__metadata__"] = meta;
-        long offset = 0;
-        foreach (var (name, p) in model.Parameters)
-        {
-            long bytes = (long)p.Length * size;
-            header[name] = new JsonObject
-            {
-                ["dtype"] = dtype,
-                ["shape"] = new JsonArray(p.Value.Shape.ToArray().Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + bytes),
-            };
-            offset += bytes;
-        }
-        byte[] headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
-        int padded = (headerBytes.Length + 7) / 8 * 8; // safetensors pads the header with spaces to 8 bytes
-        var result = new byte[8 + padded + offset];
-        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)padded);
-        headerBytes.CopyTo(result, 8);
-        result.AsSpan(8 + headerBytes.Length, padded - headerBytes.Length).Fill((byte)' ');
-        long pos = 8 + padded;
-        foreach (var (_, p) in model.Parameters)
-        {
-            foreach (var v in p.Value.Span)
-            {
-                if (f64) BinaryPrimitives.WriteDoubleLittleEndian(result.AsSpan((int)pos), double.CreateChecked(v));
-                else BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan((int)pos), float.CreateChecked(v));
-                pos += size;
-            }
-        }
-        return result;
+        return SafeTensors.Write(MetadataOf(model, metadata, FormatName), TensorsOf(model));
     }
 
     /// <summary>Saves atomically: temporary file beside <paramref name="path"/>, flushed to disk, then renamed over it.</summary>
     public static void Save<T>(string path, Sequential<T> model, ModelMetadata metadata) where T : unmanaged, IFloatingPointIeee754<T>
         => AtomicFile.Write(path, ToBytes(model, metadata));
 
-    /// <summary>Loads a model, converting the stored precision to <typeparamref name="T"/>.</summary>
+    /// <summary>
+    /// Loads a model, converting the stored precision to <typeparamref name="T"/>. The file is
+    /// read through its header first and each tensor straight into the model's weights, so a
+    /// load allocates the model (weights and gradients) and the header, never a copy of the file.
+    /// </summary>
     /// <exception cref="ModelFormatException">The file is not a valid .carry model.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     public static LoadedModel<T> Load<T>(string path) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new FileNotFoundException($"{path}: no such model file.", path);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new FileNotFoundException($"{path}: no such model file.", path);
-        }
-        return FromBytes<T>(bytes, path);
+        using var handle = OpenRead(path, "model");
+        return Read<T>(SafeTensors.Read(ByteSource.Of(handle), path), path, FormatName, static _ => false);
     }
 
     /// <summary>Parses and validates a model from bytes; <paramref name="path"/> names it in errors.</summary>
-    public static LoadedModel<T> FromBytes<T>(ReadOnlySpan<byte> bytes, string path = "<model>") where T : unmanaged, IFloatingPointIeee754<T>
+    /// <exception cref="ModelFormatException">The bytes are not a valid .carry model.</exception>
+    public static LoadedModel<T> FromBytes<T>(ReadOnlyMemory<byte> bytes, string path = "<model>") where T : unmanaged, IFloatingPointIeee754<T>
+        => Read<T>(SafeTensors.Read(bytes, path), path, FormatName, static _ => false);
+
+    /// <summary>Opens <paramref name="path"/> for reading, turning "not there" into one clear <see cref="FileNotFoundException"/>.</summary>
+    internal static Microsoft.Win32.SafeHandles.SafeFileHandle OpenRead(string path, string what)
     {
-        var file = SafeTensors.Read(bytes, path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            if (Directory.Exists(path)) throw new ModelFormatException(path, $"is a folder, not a {what} file.");
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException($"{path}: no such {what} file.", path);
+        }
+    }
+
+    /// <summary>The <c>__metadata__</c> of a model or checkpoint file.</summary>
+    internal static Dictionary<string, string> MetadataOf<T>(Sequential<T> model, ModelMetadata metadata, string format) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var meta = new Dictionary<string, string>
+        {
+            ["format"] = format,
+            ["version"] = Version,
+            ["config"] = JsonSerializer.Serialize(new { layers = model.Layers.Select(l => l.Spec).ToArray() }, Json),
+        };
+        if (metadata.Task is not null) meta["task"] = JsonSerializer.Serialize(metadata.Task, Json);
+        meta["training"] = JsonSerializer.Serialize(metadata.Training, Json);
+        return meta;
+    }
+
+    /// <summary>The model's parameters as (name, shape, values), in <see cref="Sequential{T}.Parameters"/> order.</summary>
+    internal static List<(string Name, int[] Shape, ReadOnlyMemory<T> Values)> TensorsOf<T>(Sequential<T> model) where T : unmanaged, IFloatingPointIeee754<T>
+        => model.Parameters.Select(p => (p.Name, p.Parameter.Value.Shape.ToArray(), (ReadOnlyMemory<T>)p.Parameter.Value.Data.AsMemory(0, p.Parameter.Length))).ToList();
+
+    /// <summary>
+    /// Validates a parsed file as a model: format and version, the architecture (parsed, every
+    /// layer valid, each layer's input matching the previous one's output), the task and training
+    /// metadata, and every tensor's name and shape against what the architecture needs — all
+    /// before a single weight is allocated, so a header that lies about sizes cannot make the
+    /// reader allocate more than the file holds. Then builds the model and reads the weights,
+    /// rejecting NaN and ±∞. Tensors for which <paramref name="isExtra"/> is true (a
+    /// checkpoint's optimizer state) are left to the caller.
+    /// </summary>
+    internal static LoadedModel<T> Read<T>(SafeTensors file, string path, string format, Func<string, bool> isExtra) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var meta = file.Metadata;
-        string Need(string key) => meta.TryGetValue(key, out var v) ? v : throw new ModelFormatException(path, $"the header's __metadata__ has no '{key}'.");
-        if (Need("format") != FormatName) throw new ModelFormatException(path, $"format is '{meta["format"]}', not '{FormatName}'.");
-        if (Need("version") != Version) throw new ModelFormatException(path, $"format version '{meta["version"]}' is not supported (this Carry reads version {Version}).");
+        string Need(string key) => meta.TryGetValue(key, out var v) ? v : throw new ModelFormatException(path, $"the header's __metadata__ has no '{key}' (not a Carry {(format == FormatName ? "model" : "checkpoint")} file?).");
+        string found = Need("format");
+        if (found != format) throw new ModelFormatException(path, $"format is '{SafeTensors.Clip(found)}', not '{format}'.");
+        string version = Need("version");
+        if (version != Version) throw new ModelFormatException(path, $"format version '{SafeTensors.Clip(version)}' is not supported (this Carry reads version {Version}).");
 
         LayerSpec[] specs;
         try
         {
-            using var config = JsonDocument.Parse(Need("config"));
-            specs = config.RootElement.GetProperty("layers").Deserialize<LayerSpec[]>(Json) ?? throw new JsonException("null layers");
+            using var config = JsonDocument.Parse(Need("config"), new JsonDocumentOptions { MaxDepth = 16 });
+            if (config.RootElement.ValueKind != JsonValueKind.Object || !config.RootElement.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)
+            {
+                throw new JsonException("there is no 'layers' array.");
+            }
+            if (layers.GetArrayLength() > MaxLayers) throw new ModelFormatException(path, $"the architecture has {layers.GetArrayLength()} layers (at most {MaxLayers}).");
+            specs = layers.Deserialize<LayerSpec[]>(ReadJson) ?? throw new JsonException("null layers");
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException or FormatException)
         {
-            throw new ModelFormatException(path, $"the architecture (config) is not valid JSON of layers: {e.Message}");
+            throw new ModelFormatException(path, $"the architecture (config) is not valid JSON of layers: {SafeTensors.FirstSentence(e.Message)}");
         }
         if (specs.Length == 0) throw new ModelFormatException(path, "the architecture has no layers.");
-        if (specs.Length > 1000) throw new ModelFormatException(path, $"the architecture has {specs.Length} layers.");
 
         TaskInfo? task = null;
         if (meta.TryGetValue("task", out var taskJson))
         {
             try
             {
-                task = JsonSerializer.Deserialize<TaskInfo>(taskJson, Json);
+                task = JsonSerializer.Deserialize<TaskInfo>(taskJson, ReadJson);
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or ArgumentException)
             {
-                throw new ModelFormatException(path, $"the task metadata is not valid: {e.Message}");
+                throw new ModelFormatException(path, $"the task metadata is not valid: {SafeTensors.FirstSentence(e.Message)}");
             }
-            if (task is null || task.Encoding is not ("aligned" or "concat") || task.Bits <= 0 || task.Bits > 1 << 20)
+            if (task is null || task.Encoding is not ("aligned" or "concat") || task.Bits <= 0 || task.Bits > 1 << 20 || task.Operation is null)
             {
-                throw new ModelFormatException(path, "the task metadata names no valid encoding and bit width.");
+                throw new ModelFormatException(path, "the task metadata names no valid encoding, bit width and operation.");
             }
         }
         var training = new Dictionary<string, string>();
@@ -188,20 +194,49 @@ public static class ModelFile
         {
             try
             {
-                training = JsonSerializer.Deserialize<Dictionary<string, string>>(trainingJson, Json) ?? [];
+                training = JsonSerializer.Deserialize<Dictionary<string, string>>(trainingJson, ReadJson) ?? [];
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or ArgumentException)
             {
-                throw new ModelFormatException(path, $"the training metadata is not valid: {e.Message}");
+                throw new ModelFormatException(path, $"the training metadata is not valid: {SafeTensors.FirstSentence(e.Message)}");
             }
         }
 
+        // Every tensor the architecture needs, with its shape, computed without allocating a layer.
+        var expected = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        for (int i = 0; i < specs.Length; i++)
+        {
+            try
+            {
+                foreach (var (name, shape) in ParameterShapes(specs[i])) expected.Add($"layers.{i}.{name}", shape);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ModelFormatException(path, $"layer {i} of the architecture is not valid: {e.Message}");
+            }
+        }
+        foreach (var name in file.Tensors.Keys)
+        {
+            if (!expected.ContainsKey(name) && !isExtra(name)) throw new ModelFormatException(path, $"tensor '{SafeTensors.Clip(name)}' is not a parameter of the architecture.");
+        }
+        string? dtype = null;
+        foreach (var (name, shape) in expected)
+        {
+            if (!file.Tensors.TryGetValue(name, out var info)) throw new ModelFormatException(path, $"tensor '{name}' is missing.");
+            if (!info.Shape.Select(d => (long)d).SequenceEqual(shape))
+            {
+                throw new ModelFormatException(path, $"tensor '{name}' has shape {Numerics.Tensor<T>.ShapeText(info.Shape)}, but the architecture needs [{string.Join(", ", shape)}].");
+            }
+            if (dtype is not null && info.DType != dtype) throw new ModelFormatException(path, $"tensor '{name}' is {info.DType}, the others {dtype}.");
+            dtype ??= info.DType;
+        }
+
+        // The shapes match tensors that lie inside the file, so building the layers allocates at most what the file holds.
         var model = new Sequential<T>();
         for (int i = 0; i < specs.Length; i++)
         {
             try
             {
-                CheckSpecSize(specs[i]);
                 model.Add(specs[i].Create<T>());
             }
             catch (ArgumentException e)
@@ -209,37 +244,114 @@ public static class ModelFile
                 throw new ModelFormatException(path, $"layer {i} of the architecture is not valid: {e.Message}");
             }
         }
-        var expected = model.Parameters.ToDictionary(p => p.Name, p => p.Parameter);
-        foreach (var name in file.Tensors.Keys)
+        try
         {
-            if (!expected.ContainsKey(name)) throw new ModelFormatException(path, $"tensor '{name}' is not a parameter of the architecture.");
+            var first = specs.FirstOrDefault(s => s.InputSize > 0) ?? specs[0];
+            model.OutputShape([1, Math.Max(1, first.Kind == LayerKinds.Bidirectional ? first.Inner!.InputSize : first.InputSize)]);
         }
-        string? dtype = null;
-        foreach (var (name, p) in expected)
+        catch (ArgumentException e)
         {
-            if (!file.Tensors.TryGetValue(name, out var info)) throw new ModelFormatException(path, $"tensor '{name}' is missing.");
-            if (!info.Shape.AsSpan().SequenceEqual(p.Value.Shape))
-            {
-                throw new ModelFormatException(path, $"tensor '{name}' has shape {Numerics.Tensor<T>.ShapeText(info.Shape)}, but the architecture needs {p.Value.ShapeString}.");
-            }
-            dtype ??= info.DType;
-            file.CopyTo(info, p.Value.Span);
-            foreach (var v in p.Value.Span)
-            {
-                if (!T.IsFinite(v)) throw new ModelFormatException(path, $"tensor '{name}' holds a non-finite value ({v}).");
-            }
+            throw new ModelFormatException(path, $"the architecture's layers do not fit together: {e.Message}");
+        }
+        foreach (var (name, p) in model.Parameters)
+        {
+            if (!expected.ContainsKey(name)) throw new ModelFormatException(path, $"the architecture builds parameter '{name}' that the file does not describe.");
+            file.CopyTo(file.Tensors[name], p.Value.Span);
         }
         var metadata = new ModelMetadata { Task = task, DType = dtype ?? "F32", Training = training };
         return new LoadedModel<T>(model, metadata, specs);
     }
 
-    private static void CheckSpecSize(LayerSpec spec)
+    /// <summary>Most layers an architecture may have.</summary>
+    public const int MaxLayers = 1000;
+
+    /// <summary>
+    /// The parameters a layer of <paramref name="spec"/> has, by PyTorch name, with their shapes,
+    /// computed without building it (DESIGN.md's names and layouts).
+    /// </summary>
+    /// <exception cref="ArgumentException">The spec is not a valid layer.</exception>
+    public static IReadOnlyList<(string Name, long[] Shape)> ParameterShapes(LayerSpec spec)
     {
-        const int Max = 1 << 16;
-        if (spec.InputSize > Max || spec.Units > Max || spec.OutputSize > Max)
+        ArgumentNullException.ThrowIfNull(spec);
+        var list = new List<(string, long[])>();
+        AddShapes(spec, "_l0", list);
+        if (spec.Kind == LayerKinds.Bidirectional) AddShapes(spec.Inner!, "_l0_reverse", list);
+        return list;
+    }
+
+    private static void AddShapes(LayerSpec spec, string suffix, List<(string, long[])> list)
+    {
+        if (spec.Kind is null) throw new ArgumentException("A layer has no kind.");
+        // Fields a kind does not use must be absent: Carry never writes them, so they mean an edited file.
+        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan;
+        if (!activations && spec.Activation is not null) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no activation.");
+        if (spec.Activation is not null) Numerics.Activations.Parse(spec.Activation);
+        if (spec.OutputActivation is not null)
         {
-            throw new ArgumentException($"sizes up to {Max} are supported (input {spec.InputSize}, units {spec.Units}).");
+            if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output activation.");
+            Numerics.Activations.Parse(spec.OutputActivation);
         }
-        if (spec.Inner is not null) CheckSpecSize(spec.Inner);
+        if (spec.OutputSize != 0 && spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output size.");
+        if ((spec.Rate != 0 || spec.Seed != 0) && spec.Kind != LayerKinds.Dropout) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no dropout rate or seed.");
+        if (spec.Inner is not null && spec.Kind != LayerKinds.Bidirectional) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' wraps no inner layer.");
+        if (spec.Kind is LayerKinds.Dropout or LayerKinds.Bidirectional && (spec.Units != 0 || (spec.Kind == LayerKinds.Dropout && spec.InputSize != 0)))
+        {
+            throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
+        }
+        if (spec.Kind is LayerKinds.Dropout)
+        {
+            if (!(spec.Rate >= 0 && spec.Rate < 1)) throw new ArgumentException($"Dropout rate {spec.Rate} is not in [0, 1).");
+            return;
+        }
+        if (spec.Kind is LayerKinds.Bidirectional)
+        {
+            if (spec.Inner is not { Kind: LayerKinds.Elman or LayerKinds.Jordan or LayerKinds.Lstm or LayerKinds.Gru } inner)
+            {
+                throw new ArgumentException("A bidirectional layer needs an inner elman, jordan, lstm or gru layer.");
+            }
+            if ((spec.InputSize != 0 && spec.InputSize != inner.InputSize) || spec.ReturnSequences != inner.ReturnSequences)
+            {
+                throw new ArgumentException("A bidirectional layer's input size and returnSequences differ from its inner layer's.");
+            }
+            AddShapes(inner, suffix, list);
+            return;
+        }
+        long i = spec.InputSize, h = spec.Units;
+        if (i <= 0) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' has input size {i}; it must be positive.");
+        if (h <= 0) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' has {h} units; it must be positive.");
+        long gates = spec.Kind switch
+        {
+            LayerKinds.Dense or LayerKinds.Jordan or LayerKinds.Elman => 1,
+            LayerKinds.Gru => 3,
+            LayerKinds.Lstm => 4,
+            _ => throw new ArgumentException($"Unknown layer kind '{SafeTensors.Clip(spec.Kind)}'."),
+        };
+        if (spec.Kind == LayerKinds.Dense)
+        {
+            list.Add(("weight", [h, i]));
+            if (spec.Bias) list.Add(("bias", [h]));
+            return;
+        }
+        if (spec.Kind == LayerKinds.Jordan)
+        {
+            long o = spec.OutputSize;
+            if (o <= 0) throw new ArgumentException($"Jordan layer has output size {o}; it must be positive.");
+            list.Add(("weight_ih" + suffix, [h, i]));
+            list.Add(("weight_yh" + suffix, [h, o]));
+            list.Add(("weight_hy" + suffix, [o, h]));
+            if (spec.Bias)
+            {
+                list.Add(("bias_h" + suffix, [h]));
+                list.Add(("bias_y" + suffix, [o]));
+            }
+            return;
+        }
+        list.Add(("weight_ih" + suffix, [gates * h, i]));
+        list.Add(("weight_hh" + suffix, [gates * h, h]));
+        if (spec.Bias)
+        {
+            list.Add(("bias_ih" + suffix, [gates * h]));
+            list.Add(("bias_hh" + suffix, [gates * h]));
+        }
     }
 }

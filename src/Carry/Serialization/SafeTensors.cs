@@ -1,6 +1,10 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Win32.SafeHandles;
 
 namespace Carry.Serialization;
 
@@ -10,20 +14,79 @@ namespace Carry.Serialization;
 /// <param name="Shape">Dimensions.</param>
 /// <param name="Begin">First byte, relative to the data section.</param>
 /// <param name="End">One past the last byte.</param>
-public sealed record TensorInfo(string Name, string DType, int[] Shape, long Begin, long End);
+public sealed record TensorInfo(string Name, string DType, int[] Shape, long Begin, long End)
+{
+    /// <summary>Bytes per element (4 for F32, 8 for F64).</summary>
+    public int ElementSize => DType == "F64" ? 8 : 4;
+
+    /// <summary>Number of elements.</summary>
+    public long Count => (End - Begin) / ElementSize;
+}
+
+/// <summary>The bytes of a safetensors file: in memory, or read on demand from an open file.</summary>
+internal abstract class ByteSource
+{
+    public abstract long Length { get; }
+
+    /// <summary>Fills <paramref name="destination"/> from byte <paramref name="offset"/>; the caller has checked the range.</summary>
+    public abstract void Read(long offset, Span<byte> destination);
+
+    public static ByteSource Of(ReadOnlyMemory<byte> bytes) => new MemorySource(bytes);
+
+    public static ByteSource Of(SafeFileHandle handle) => new FileSource(handle);
+
+    private sealed class MemorySource(ReadOnlyMemory<byte> bytes) : ByteSource
+    {
+        public override long Length => bytes.Length;
+
+        public override void Read(long offset, Span<byte> destination) => bytes.Span.Slice(checked((int)offset), destination.Length).CopyTo(destination);
+    }
+
+    private sealed class FileSource(SafeFileHandle handle) : ByteSource
+    {
+        private readonly long _length = RandomAccess.GetLength(handle);
+
+        public override long Length => _length;
+
+        public override void Read(long offset, Span<byte> destination)
+        {
+            while (destination.Length > 0)
+            {
+                int read = RandomAccess.Read(handle, destination, offset);
+                if (read <= 0) throw new EndOfStreamException($"the file ended at byte {offset} while reading (it changed while being read?).");
+                destination = destination[read..];
+                offset += read;
+            }
+        }
+    }
+}
 
 /// <summary>
-/// A validated safetensors file: header length within the file, header JSON well formed,
-/// every tensor's dtype known, its shape non-negative, its byte range inside the data section,
-/// of the size its shape needs, and not overlapping another's.
+/// A validated safetensors header: the header length within the file and below
+/// <see cref="MaxHeaderBytes"/>, the header well-formed JSON (an object of tensor entries and an
+/// optional <c>__metadata__</c> object of strings), every tensor's dtype known (<c>F32</c>,
+/// <c>F64</c>), its shape non-negative with at most 8 dimensions, its byte range of exactly the
+/// size its shape needs, and the tensors tiling the data section with no overlap, no gap and
+/// nothing after the last one (as the safetensors reference reader requires). Reading a header
+/// allocates in proportion to the header only; tensor data is copied straight into the caller's
+/// buffers by <see cref="CopyTo{T}"/>.
 /// </summary>
 public sealed class SafeTensors
 {
-    private readonly byte[] _data;
+    /// <summary>Largest header accepted (a model header is a few KiB; a checkpoint's holds the sample order).</summary>
+    public const long MaxHeaderBytes = 16 << 20;
 
-    private SafeTensors(byte[] data, Dictionary<string, TensorInfo> tensors, Dictionary<string, string> metadata)
+    /// <summary>Most dimensions a tensor may have.</summary>
+    public const int MaxRank = 8;
+
+    private readonly ByteSource _source;
+    private readonly string _path;
+
+    private SafeTensors(ByteSource source, string path, long dataOffset, Dictionary<string, TensorInfo> tensors, Dictionary<string, string> metadata)
     {
-        _data = data;
+        _source = source;
+        _path = path;
+        DataOffset = dataOffset;
         Tensors = tensors;
         Metadata = metadata;
     }
@@ -34,33 +97,52 @@ public sealed class SafeTensors
     /// <summary>The <c>__metadata__</c> strings.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>Parses and validates <paramref name="bytes"/>; <paramref name="path"/> names the file in errors.</summary>
-    public static SafeTensors Read(ReadOnlySpan<byte> bytes, string path)
+    /// <summary>Where the data section starts in the file (8 + header length).</summary>
+    public long DataOffset { get; }
+
+    /// <summary>Bytes in the data section.</summary>
+    public long DataLength => _source.Length - DataOffset;
+
+    /// <summary>Parses and validates the header of <paramref name="bytes"/>; <paramref name="path"/> names the file in errors.</summary>
+    /// <exception cref="ModelFormatException">Anything about the layout is wrong.</exception>
+    public static SafeTensors Read(ReadOnlyMemory<byte> bytes, string path) => Read(ByteSource.Of(bytes), path);
+
+    internal static SafeTensors Read(ByteSource source, string path)
     {
-        if (bytes.Length < 8) throw new ModelFormatException(path, $"the file is {bytes.Length} bytes, too short for a safetensors header.");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)(bytes.Length - 8) || headerLength > (ulong)ModelFile.MaxHeaderBytes)
+        long length = source.Length;
+        if (length < 8) throw new ModelFormatException(path, $"the file is {length} bytes, too short for a safetensors header.");
+        Span<byte> prefix = stackalloc byte[8];
+        source.Read(0, prefix);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > (ulong)(length - 8))
         {
-            throw new ModelFormatException(path, $"the header length {headerLength} exceeds the file's {bytes.Length - 8} remaining bytes.");
+            throw new ModelFormatException(path, $"the header length {headerLength} exceeds the file's {length - 8} remaining bytes (truncated or not a safetensors file).");
         }
+        if (headerLength > (ulong)MaxHeaderBytes) throw new ModelFormatException(path, $"the header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit.");
         if (headerLength < 2) throw new ModelFormatException(path, "the header is empty.");
-        var headerBytes = bytes.Slice(8, (int)headerLength);
-        var data = bytes[(8 + (int)headerLength)..].ToArray();
+        var header = new byte[headerLength];
+        source.Read(8, header);
+        long dataOffset = 8 + (long)headerLength;
+        long dataLength = length - dataOffset;
         var tensors = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            using var doc = JsonDocument.Parse(headerBytes.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, "the header is not a JSON object.");
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
+                if (tensors.ContainsKey(prop.Name) || (prop.Name == "__metadata__" && metadata.Count > 0))
+                {
+                    throw new ModelFormatException(path, $"the header names '{prop.Name}' twice.");
+                }
                 if (prop.Name == "__metadata__")
                 {
                     if (prop.Value.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, "__metadata__ is not an object of strings.");
                     foreach (var m in prop.Value.EnumerateObject())
                     {
                         if (m.Value.ValueKind != JsonValueKind.String) throw new ModelFormatException(path, $"__metadata__ '{m.Name}' is not a string.");
-                        metadata[m.Name] = m.Value.GetString()!;
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw new ModelFormatException(path, $"__metadata__ names '{m.Name}' twice.");
                     }
                     continue;
                 }
@@ -69,74 +151,173 @@ public sealed class SafeTensors
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(path, $"the header is not valid JSON: {e.Message}");
+            throw new ModelFormatException(path, $"the header is not valid JSON: {FirstSentence(e.Message)}");
         }
         catch (InvalidOperationException e)
         {
-            throw new ModelFormatException(path, $"the header has a value of the wrong type: {e.Message}");
+            throw new ModelFormatException(path, $"the header has a value of the wrong type: {FirstSentence(e.Message)}");
         }
         catch (FormatException e)
         {
-            throw new ModelFormatException(path, $"the header has a number out of range: {e.Message}");
+            throw new ModelFormatException(path, $"the header has a number out of range: {FirstSentence(e.Message)}");
         }
-        long covered = 0;
-        foreach (var t in tensors.Values.OrderBy(t => t.Begin))
+        catch (ArgumentException e)
         {
-            if (t.Begin < covered) throw new ModelFormatException(path, $"tensor '{t.Name}' overlaps another tensor's bytes.");
-            if (t.End > data.Length) throw new ModelFormatException(path, $"tensor '{t.Name}' ends at byte {t.End}, past the data's {data.Length} bytes.");
+            throw new ModelFormatException(path, $"the header is not valid UTF-8 JSON: {FirstSentence(e.Message)}");
+        }
+        // The tensors must tile [0, dataLength): sorted by start, each begins where the previous ended.
+        long covered = 0;
+        foreach (var t in tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
+        {
+            if (t.Begin < covered) throw new ModelFormatException(path, $"tensor '{t.Name}' overlaps another tensor's bytes (it starts at {t.Begin}, before byte {covered}).");
+            if (t.Begin > covered) throw new ModelFormatException(path, $"the data section has {t.Begin - covered} unused bytes before tensor '{t.Name}'.");
+            if (t.End > dataLength) throw new ModelFormatException(path, $"tensor '{t.Name}' ends at byte {t.End}, past the data section's {dataLength} bytes (truncated?).");
             covered = t.End;
         }
-        return new SafeTensors(data, tensors, metadata);
+        if (covered != dataLength) throw new ModelFormatException(path, $"the data section is {dataLength} bytes, but the tensors cover {covered} (trailing bytes).");
+        return new SafeTensors(source, path, dataOffset, tensors, metadata);
     }
 
-    /// <summary>Copies tensor <paramref name="info"/> into <paramref name="destination"/>, converting F32/F64 to <typeparamref name="T"/>.</summary>
+    /// <summary>
+    /// Copies tensor <paramref name="info"/> into <paramref name="destination"/>, converting F32/F64
+    /// to <typeparamref name="T"/>, and checks every value is finite.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The tensor holds NaN or ±∞, or the file ended early.</exception>
     public void CopyTo<T>(TensorInfo info, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int size = info.DType == "F64" ? 8 : 4;
-        long count = (info.End - info.Begin) / size;
-        if (count != destination.Length) throw new ArgumentException($"Tensor '{info.Name}' has {count} values, destination {destination.Length}.", nameof(destination));
-        var src = _data.AsSpan((int)info.Begin, (int)(info.End - info.Begin));
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.Count != destination.Length) throw new ArgumentException($"Tensor '{info.Name}' has {info.Count} values, destination {destination.Length}.", nameof(destination));
+        int size = info.ElementSize;
+        long offset = DataOffset + info.Begin;
+        try
+        {
+            if (size == System.Runtime.CompilerServices.Unsafe.SizeOf<T>() && BitConverter.IsLittleEndian)
+            {
+                _source.Read(offset, MemoryMarshal.AsBytes(destination)); // same precision: straight copy
+            }
+            else
+            {
+                Span<byte> chunk = stackalloc byte[4096];
+                int perChunk = chunk.Length / size;
+                for (int start = 0; start < destination.Length; start += perChunk)
+                {
+                    int count = Math.Min(perChunk, destination.Length - start);
+                    var bytes = chunk[..(count * size)];
+                    _source.Read(offset + ((long)start * size), bytes);
+                    for (int i = 0; i < count; i++)
+                    {
+                        destination[start + i] = size == 8
+                            ? T.CreateTruncating(BinaryPrimitives.ReadDoubleLittleEndian(bytes[(i * 8)..]))
+                            : T.CreateTruncating(BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]));
+                    }
+                }
+            }
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new ModelFormatException(_path, $"tensor '{info.Name}': {e.Message}");
+        }
         for (int i = 0; i < destination.Length; i++)
         {
-            destination[i] = size == 8
-                ? T.CreateChecked(BinaryPrimitives.ReadDoubleLittleEndian(src.Slice(i * 8)))
-                : T.CreateChecked(BinaryPrimitives.ReadSingleLittleEndian(src.Slice(i * 4)));
+            if (!T.IsFinite(destination[i]))
+            {
+                throw new ModelFormatException(_path, $"tensor '{info.Name}' holds a non-finite value ({destination[i]}) at index {i}.");
+            }
         }
+    }
+
+    /// <summary>
+    /// Writes a safetensors file: the header (metadata, then each tensor in order with
+    /// contiguous offsets, padded with spaces to 8 bytes) and the tensors' little-endian data in
+    /// the precision of <typeparamref name="T"/>.
+    /// </summary>
+    public static byte[] Write<T>(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<(string Name, int[] Shape, ReadOnlyMemory<T> Values)> tensors)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(tensors);
+        bool f64 = typeof(T) == typeof(double);
+        if (!f64 && typeof(T) != typeof(float)) throw new NotSupportedException($"Carry writes F32 and F64 tensors, not {typeof(T).Name}.");
+        string dtype = f64 ? "F64" : "F32";
+        int size = f64 ? 8 : 4;
+        var header = new JsonObject();
+        var meta = new JsonObject();
+        foreach (var (key, value) in metadata) meta[key] = value;
+        header["__metadata__"] = meta;
+        long offset = 0;
+        foreach (var (name, shape, values) in tensors)
+        {
+            long bytes = (long)values.Length * size;
+            header[name] = new JsonObject
+            {
+                ["dtype"] = dtype,
+                ["shape"] = new JsonArray(shape.Select(d => (JsonNode)d).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + bytes),
+            };
+            offset += bytes;
+        }
+        byte[] headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
+        int padded = (headerBytes.Length + 7) / 8 * 8; // safetensors pads the header with spaces to 8 bytes
+        var result = new byte[8 + padded + offset];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)padded);
+        headerBytes.CopyTo(result, 8);
+        result.AsSpan(8 + headerBytes.Length, padded - headerBytes.Length).Fill((byte)' ');
+        long pos = 8 + padded;
+        foreach (var (_, _, values) in tensors)
+        {
+            foreach (var v in values.Span)
+            {
+                if (f64) BinaryPrimitives.WriteDoubleLittleEndian(result.AsSpan((int)pos), double.CreateTruncating(v));
+                else BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan((int)pos), float.CreateTruncating(v));
+                pos += size;
+            }
+        }
+        return result;
     }
 
     private static TensorInfo ReadEntry(JsonProperty prop, string path)
     {
         var e = prop.Value;
         if (e.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"tensor '{prop.Name}' is not described by an object.");
-        string dtype = e.TryGetProperty("dtype", out var d) ? d.GetString() ?? "" : throw new ModelFormatException(path, $"tensor '{prop.Name}' has no dtype.");
+        if (!e.TryGetProperty("dtype", out var d) || d.ValueKind != JsonValueKind.String) throw new ModelFormatException(path, $"tensor '{prop.Name}' has no dtype.");
+        string dtype = d.GetString()!;
         int size = dtype switch
         {
             "F32" => 4,
             "F64" => 8,
-            _ => throw new ModelFormatException(path, $"tensor '{prop.Name}' has dtype '{dtype}'; Carry reads F32 and F64."),
+            _ => throw new ModelFormatException(path, $"tensor '{prop.Name}' has dtype '{Clip(dtype)}'; Carry reads F32 and F64."),
         };
         if (!e.TryGetProperty("shape", out var s) || s.ValueKind != JsonValueKind.Array) throw new ModelFormatException(path, $"tensor '{prop.Name}' has no shape.");
-        if (s.GetArrayLength() > 8) throw new ModelFormatException(path, $"tensor '{prop.Name}' has {s.GetArrayLength()} dimensions.");
+        if (s.GetArrayLength() > MaxRank) throw new ModelFormatException(path, $"tensor '{prop.Name}' has {s.GetArrayLength()} dimensions (at most {MaxRank}).");
         var shape = new int[s.GetArrayLength()];
         long count = 1;
         for (int i = 0; i < shape.Length; i++)
         {
-            long dim = s[i].GetInt64();
+            if (s[i].ValueKind != JsonValueKind.Number || !s[i].TryGetInt64(out long dim)) throw new ModelFormatException(path, $"tensor '{prop.Name}' has a dimension that is not an integer.");
             if (dim < 0 || dim > int.MaxValue) throw new ModelFormatException(path, $"tensor '{prop.Name}' has dimension {dim}.");
             shape[i] = (int)dim;
-            count *= dim;
+            count *= dim; // both ≤ int.MaxValue after the check below, so no overflow
             if (count > int.MaxValue) throw new ModelFormatException(path, $"tensor '{prop.Name}' has a shape too large to hold.");
         }
-        if (!e.TryGetProperty("data_offsets", out var o) || o.ValueKind != JsonValueKind.Array || o.GetArrayLength() != 2)
+        if (!e.TryGetProperty("data_offsets", out var o) || o.ValueKind != JsonValueKind.Array || o.GetArrayLength() != 2
+            || o[0].ValueKind != JsonValueKind.Number || o[1].ValueKind != JsonValueKind.Number
+            || !o[0].TryGetInt64(out long begin) || !o[1].TryGetInt64(out long end))
         {
-            throw new ModelFormatException(path, $"tensor '{prop.Name}' has no [begin, end] data_offsets.");
+            throw new ModelFormatException(path, $"tensor '{prop.Name}' has no integer [begin, end] data_offsets.");
         }
-        long begin = o[0].GetInt64(), end = o[1].GetInt64();
         if (begin < 0 || end < begin) throw new ModelFormatException(path, $"tensor '{prop.Name}' has data_offsets [{begin}, {end}].");
         if (end - begin != count * size)
         {
             throw new ModelFormatException(path, $"tensor '{prop.Name}' spans {end - begin} bytes, but its shape {Numerics.Tensor<float>.ShapeText(shape)} of {dtype} needs {count * size}.");
         }
         return new TensorInfo(prop.Name, dtype, shape, begin, end);
+    }
+
+    internal static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    internal static string FirstSentence(string message)
+    {
+        int cut = message.IndexOf(". ", StringComparison.Ordinal);
+        return (cut > 0 ? message[..(cut + 1)] : message).ReplaceLineEndings(" ");
     }
 }

@@ -20,6 +20,23 @@ public sealed record FitOptions
     /// <summary>Epoch to start at (resuming a run); epochs are counted from 0.</summary>
     public int InitialEpoch { get; init; }
 
+    /// <summary>
+    /// Batch to start at within <see cref="InitialEpoch"/> (resuming a checkpoint written
+    /// mid-epoch; default 0). When above 0, that epoch is not shuffled again: pass its order in
+    /// <see cref="InitialOrder"/> and the running loss sum in <see cref="InitialLossSum"/>.
+    /// </summary>
+    public int InitialStep { get; init; }
+
+    /// <summary>
+    /// The sample order to start from (a checkpoint's <see cref="BatchProgress.Order"/>): the
+    /// current epoch's order when <see cref="InitialStep"/> &gt; 0, else the previous epoch's,
+    /// which the first epoch shuffles further. Null: 0, 1, …, N−1.
+    /// </summary>
+    public ReadOnlyMemory<int>? InitialOrder { get; init; }
+
+    /// <summary>Sum of the per-sample losses over the batches of <see cref="InitialEpoch"/> before <see cref="InitialStep"/>.</summary>
+    public double InitialLossSum { get; init; }
+
     /// <summary>Clip each gradient element to ±this (0: off).</summary>
     public double ClipValue { get; init; }
 
@@ -35,6 +52,8 @@ public sealed record FitOptions
         ArgumentOutOfRangeException.ThrowIfNegative(Epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
         ArgumentOutOfRangeException.ThrowIfNegative(InitialEpoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(InitialStep);
+        if (!double.IsFinite(InitialLossSum)) throw new ArgumentOutOfRangeException(nameof(InitialLossSum), InitialLossSum, "InitialLossSum must be finite.");
         if (!(ClipValue >= 0) || double.IsInfinity(ClipValue)) throw new ArgumentOutOfRangeException(nameof(ClipValue), ClipValue, "ClipValue must be a finite number ≥ 0.");
         if (!(ClipNorm >= 0) || double.IsInfinity(ClipNorm)) throw new ArgumentOutOfRangeException(nameof(ClipNorm), ClipNorm, "ClipNorm must be a finite number ≥ 0.");
     }
@@ -47,7 +66,14 @@ public sealed record FitOptions
 /// <param name="SamplesSeen">Samples processed so far this epoch.</param>
 /// <param name="SampleCount">Samples in the epoch.</param>
 /// <param name="Loss">Running mean loss over this epoch so far.</param>
-public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount, int SamplesSeen, int SampleCount, double Loss);
+public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount, int SamplesSeen, int SampleCount, double Loss)
+{
+    /// <summary>This epoch's sample order (Fit's live buffer: copy it to keep it), for checkpoints.</summary>
+    public ReadOnlyMemory<int> Order { get; init; }
+
+    /// <summary>Sum of the per-sample losses so far this epoch (<see cref="Loss"/> × <see cref="SamplesSeen"/>, unrounded), for checkpoints.</summary>
+    public double LossSum { get; init; }
+}
 
 /// <summary>What one epoch reached.</summary>
 /// <param name="Epoch">Epoch index, from 0.</param>
