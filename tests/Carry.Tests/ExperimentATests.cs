@@ -71,6 +71,22 @@ public sealed class ExperimentATests(TrainedElman trained) : IClassFixture<Train
     }
 
     [Fact]
+    public void GivenOperandsLongerThanAChunk_WhenAdding_ThenTheChunkedPassEqualsOnePassOverTheWholeSequence()
+    {
+        var random = new RandomGenerator(11);
+        var a = RandomBits.Next((2 * Addition.ChunkSteps) + 1234, random);
+        var b = RandomBits.Next(Addition.ChunkSteps + 7, random);
+        var answer = Addition.Add(trained.Double.Model, TrainedElman.Task, a, b);
+        Assert.Equal(a + b, answer.Sum);
+        int steps = answer.Steps;
+        Assert.True(steps > 2 * Addition.ChunkSteps);
+        var input = new Tensor<double>(1, steps, 2);
+        Addition.WriteAligned(a, b, steps, input.Span);
+        var whole = trained.Double.Model.Forward(input, training: false);
+        Assert.Equal(whole.Data, answer.Outputs);
+    }
+
+    [Fact]
     public void GivenTrainedModels_WhenSavedAndLoaded_ThenTheyPredictBitForBitTheSame()
     {
         var pairs = Enumerable.Range(0, 32).Select(i => (A: (BigInteger)(i * 7919 % 65536), B: (BigInteger)(i * 104729 % 65536))).ToList();
