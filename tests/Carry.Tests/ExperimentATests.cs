@@ -10,15 +10,12 @@ namespace Carry.Tests;
 /// <summary>The article's run (seed 0, 50,000 iterations) in double and in float, trained once for every test that needs it.</summary>
 public sealed class TrainedElman
 {
-    public TrainedElman()
-    {
-        Double = IamtraskPreset.Train<double>(new IamtraskOptions());
-        Float = IamtraskPreset.Train<float>(new IamtraskOptions());
-    }
+    private readonly Lazy<IamtraskResult<double>> _double = new(() => IamtraskPreset.Train<double>(new IamtraskOptions()));
+    private readonly Lazy<IamtraskResult<float>> _float = new(() => IamtraskPreset.Train<float>(new IamtraskOptions()));
 
-    public IamtraskResult<double> Double { get; }
+    public IamtraskResult<double> Double => _double.Value;
 
-    public IamtraskResult<float> Float { get; }
+    public IamtraskResult<float> Float => _float.Value;
 
     public static TaskInfo Task { get; } = new(AlignedEncoding.Name, 8);
 }
