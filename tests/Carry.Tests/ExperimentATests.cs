@@ -118,7 +118,7 @@ public sealed class ExperimentATests(TrainedElman trained) : IClassFixture<Train
     [InlineData(31_999)]
     [InlineData(32_001)]
     [InlineData(100_000)]
-    [InlineData(400_000)]
+    [InlineData(150_000)]
     public void GivenLargeIntegers_WhenFormattedAsDecimal_ThenTheTextIsBigIntegersOwn(int bits)
     {
         var random = new RandomGenerator((ulong)bits + 3);
