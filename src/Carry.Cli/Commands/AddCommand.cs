@@ -42,7 +42,7 @@ public static class AddCommand
     internal static BigInteger ParseOperand(string name, string? text)
     {
         if (string.IsNullOrEmpty(text)) throw new UsageException($"{name}: give a non-negative decimal integer.");
-        if (text[0] == '-' && text.Length > 1 && text.AsSpan(1).ContainsAnyExceptInRange('0', '9') == false)
+        if (text[0] == '-' && text.Length > 1 && !text.AsSpan(1).ContainsAnyExceptInRange('0', '9'))
         {
             throw new UsageException($"{name}: {Shorten(text)} is negative; the model adds non-negative integers.");
         }
