@@ -167,6 +167,8 @@ public sealed class ExperimentACliTests : IClassFixture<TrainedElman>, IDisposab
     [InlineData("train", "iamtrask", "--bits", "1")]
     [InlineData("train", "iamtrask", "--bits", "33")]
     [InlineData("train", "iamtrask", "--print-every", "0")]
+    [InlineData("train", "iamtrask", "--out", "{missing}/model.carry")]
+    [InlineData("train", "iamtrask", "--out", "{dir}")]
     public void GivenBadInput_WhenRunning_ThenOneLineOnStderrAndExitCodeTwo(params string[] template)
     {
         var model = new Sequential<double>(new Dense<double>(2, 1));

@@ -20,7 +20,7 @@ public static class AddCommand
         var showBits = new Option<bool>("--show-bits") { Description = "Also print the operands and the sum as bit vectors, most significant first" };
         var first = new Argument<string>("A") { Description = "First operand, a non-negative decimal integer" };
         var second = new Argument<string>("B") { Description = "Second operand, a non-negative decimal integer" };
-        var command = new Command("add", "Add two non-negative integers with a trained model.");
+        var command = new Command("add", "Add two non-negative integers with a trained model. Operands too long for the command line (Linux allows 128 KiB per argument) can be read from a response file: carry add --model FILE @operands.txt, one operand per line.");
         command.Options.Add(model);
         command.Options.Add(showBits);
         command.Arguments.Add(first);
@@ -42,7 +42,7 @@ public static class AddCommand
     internal static BigInteger ParseOperand(string name, string? text)
     {
         if (string.IsNullOrEmpty(text)) throw new UsageException($"{name}: give a non-negative decimal integer.");
-        if (text[0] == '-' && text.Length > 1 && text.AsSpan(1).ContainsAnyExceptInRange('0', '9') == false)
+        if (text[0] == '-' && text.Length > 1 && !text.AsSpan(1).ContainsAnyExceptInRange('0', '9'))
         {
             throw new UsageException($"{name}: {Shorten(text)} is negative; the model adds non-negative integers.");
         }

@@ -50,6 +50,9 @@ public static class IamtraskCommand
             }
             string path = parse.GetValue(output) ?? "elman.carry";
             if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--out: give a file name for the model.");
+            string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+            if (!Directory.Exists(folder)) throw new UsageException($"--out: the folder {folder} does not exist.");
+            if (Directory.Exists(path)) throw new UsageException($"--out: {path} is a folder; give a file name for the model.");
             return parse.GetValue(single) ? Run<float>(options, path) : Run<double>(options, path);
         });
         return command;

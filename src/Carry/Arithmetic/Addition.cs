@@ -29,6 +29,9 @@ public static class Addition
     /// <summary>Pairs per evaluation batch are capped so that a batch holds about this many time steps.</summary>
     public const int StepsPerBatch = 1 << 18;
 
+    /// <summary>Aligned additions longer than this many steps run in chunks of this many, carrying the recurrent state across.</summary>
+    public const int ChunkSteps = 1 << 16;
+
     /// <summary>Most pairs evaluated exhaustively: all pairs when 4^width is at most this (width ≤ 8).</summary>
     public const int MaxAllPairs = 1 << 16;
 
@@ -49,10 +52,20 @@ public static class Addition
         {
             int steps = AlignedEncoding.Steps((int)Math.Max(a.GetBitLength(), b.GetBitLength()));
             CheckAligned(model, steps);
-            var input = new Tensor<T>(1, steps, 2); // [1, T, 2]
-            WriteAligned(a, b, steps, input.Span);
-            var output = model.Forward(input, training: false); // [1, T, 1]
-            return new AdditionAnswer(AlignedEncoding.Decode<T>(output.Span), steps, ToDouble(output.Span));
+            byte[] aBytes = a.ToByteArray(isUnsigned: true, isBigEndian: false);
+            byte[] bBytes = b.ToByteArray(isUnsigned: true, isBigEndian: false);
+            var outputs = new T[steps]; // [T] one output per step, least significant first
+            if (steps <= ChunkSteps || !CanChunk(model))
+            {
+                var input = new Tensor<T>(1, steps, 2); // [1, T, 2]
+                WriteAligned(aBytes, bBytes, 0, input.Span);
+                model.Forward(input, training: false).Span.CopyTo(outputs); // [1, T, 1]
+            }
+            else
+            {
+                ForwardInChunks(model, aBytes, bBytes, outputs);
+            }
+            return new AdditionAnswer(AlignedEncoding.Decode<T>(outputs), steps, ToDouble<T>(outputs));
         }
         if (task.Encoding == ConcatEncoding.Name)
         {
@@ -164,12 +177,62 @@ public static class Addition
     public static void WriteAligned<T>(BigInteger a, BigInteger b, int steps, Span<T> input) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (input.Length != 2 * steps) throw new ArgumentException($"Need input [{steps}, 2].", nameof(input));
-        byte[] aBytes = a.ToByteArray(isUnsigned: true, isBigEndian: false);
-        byte[] bBytes = b.ToByteArray(isUnsigned: true, isBigEndian: false);
-        for (int t = 0; t < steps; t++)
+        WriteAligned(a.ToByteArray(isUnsigned: true, isBigEndian: false), b.ToByteArray(isUnsigned: true, isBigEndian: false), 0, input);
+    }
+
+    /// <summary>Steps from <paramref name="start"/> on of two little-endian byte strings: <c>[input.Length / 2, 2]</c>.</summary>
+    private static void WriteAligned<T>(byte[] aBytes, byte[] bBytes, int start, Span<T> input) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int s = 0; s < input.Length / 2; s++)
         {
-            input[2 * t] = BitAt(aBytes, t) ? T.One : T.Zero;
-            input[(2 * t) + 1] = BitAt(bBytes, t) ? T.One : T.Zero;
+            input[2 * s] = BitAt(aBytes, start + s) ? T.One : T.Zero;
+            input[(2 * s) + 1] = BitAt(bBytes, start + s) ? T.One : T.Zero;
+        }
+    }
+
+    /// <summary>
+    /// Whether the model can run a long sequence a chunk at a time, carrying each recurrent layer's
+    /// final state into the next chunk: forward recurrent layers returning sequences, and layers
+    /// that act step by step (dense, dropout). A bidirectional or reversed layer needs the whole sequence.
+    /// </summary>
+    private static bool CanChunk<T>(Sequential<T> model) where T : unmanaged, IFloatingPointIeee754<T> =>
+        model.Layers.All(layer => layer switch
+        {
+            Bidirectional<T> => false,
+            RecurrentLayer<T> recurrent => recurrent.ReturnSequences && !recurrent.Reverse,
+            Dense<T> or Dropout<T> => true,
+            _ => false,
+        });
+
+    /// <summary>
+    /// The forward pass of an aligned addition <see cref="ChunkSteps"/> steps at a time, so that
+    /// memory stays bounded however long the operands are; the result is the same as one pass.
+    /// </summary>
+    private static void ForwardInChunks<T>(Sequential<T> model, byte[] aBytes, byte[] bBytes, Span<T> outputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int steps = outputs.Length;
+        var states = new RecurrentState<T>?[model.Layers.Count];
+        var input = new Tensor<T>(1, ChunkSteps, 2); // [1, C, 2]
+        for (int start = 0; start < steps; start += ChunkSteps)
+        {
+            int length = Math.Min(ChunkSteps, steps - start);
+            var x = length == ChunkSteps ? input : new Tensor<T>(1, length, 2);
+            WriteAligned(aBytes, bBytes, start, x.Span);
+            for (int i = 0; i < model.Layers.Count; i++)
+            {
+                if (model.Layers[i] is RecurrentLayer<T> recurrent)
+                {
+                    var result = recurrent.Forward(x, states[i], training: false);
+                    // The layer reuses its state buffers on the next call: keep copies.
+                    states[i] = new RecurrentState<T>(result.FinalState.Hidden.Clone(), result.FinalState.Cell?.Clone());
+                    x = result.Output;
+                }
+                else
+                {
+                    x = model.Layers[i].Forward(x, training: false);
+                }
+            }
+            x.Span.CopyTo(outputs.Slice(start, length)); // [1, C, 1]
         }
     }
 
