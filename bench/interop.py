@@ -8,8 +8,8 @@ Its tensors carry PyTorch's names and layouts under `layers.{i}.`, so a concat-e
 (layers.0.weight_ih_l0 -> lstm.weight_ih_l0, layers.2.weight -> linear.weight, ...).
 
 The script runs every pair (i, j) of the model's width through torch, decodes the sums, and
-compares them with Carry's own predictions (`carry eval --json` when that verb exists,
-otherwise `carry predict --all --json`). Not part of the test suite.
+compares them with Carry's own (`carry predict --all --json`), and with the exact-match
+fraction of `carry eval --json`. Not part of the test suite.
 
     /usr/bin/python3 bench/interop.py adder.carry [--carry ./carry]
 """
@@ -98,14 +98,20 @@ def decode(outputs):
 
 
 def carry_predictions(carry, path):
-    for args in (["eval", "--model", path, "--json"], ["predict", "--model", path, "--all", "--json"]):
-        run = subprocess.run([carry, *args], capture_output=True, text=True)
-        if run.returncode == 0:
-            doc = json.loads(run.stdout)
-            if "predictions" in doc:
-                rows = doc["predictions"]
-                return np.array([r[2] if isinstance(r, list) else r["prediction"] for r in rows], dtype=np.int64), " ".join(args[:1] + args[3:])
-    raise SystemExit(f"could not get predictions from {carry}: {run.stderr.strip()}")
+    """Carry's sum for every pair, from `carry predict --all --json` (i the outer loop)."""
+    run = subprocess.run([carry, "predict", "--model", path, "--all", "--json"], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"carry predict failed: {run.stderr.strip()}")
+    rows = json.loads(run.stdout)["predictions"]
+    return np.array([r[2] for r in rows], dtype=np.int64)
+
+
+def carry_eval_exact(carry, path):
+    """Exact-match fraction that `carry eval --json` reports, or None when the verb is missing."""
+    run = subprocess.run([carry, "eval", "--model", path, "--json"], capture_output=True, text=True)
+    if run.returncode != 0:
+        return None
+    return json.loads(run.stdout)["results"][0]["exact"]
 
 
 def main():
@@ -128,11 +134,14 @@ def main():
     with torch.no_grad():
         outputs = model(torch.from_numpy(x)).numpy()
     torch_sums = decode(outputs)
-    carry_sums, source = carry_predictions(args.carry, args.model)
+    carry_sums = carry_predictions(args.carry, args.model)
     agree = int((torch_sums == carry_sums).sum())
     n = len(a)
     print(f"torch correct: {int((torch_sums == a + b).sum())}/{n}")
-    print(f"carry correct ({source}): {int((carry_sums == a + b).sum())}/{n}")
+    print(f"carry correct (predict --all --json): {int((carry_sums == a + b).sum())}/{n}")
+    exact = carry_eval_exact(args.carry, args.model)
+    if exact is not None:
+        print(f"carry eval --json exact: {exact:.6f} ({round(exact * n)}/{n})")
     print(f"predictions that agree: {agree}/{n}")
     return 0 if agree == n else 1
 

@@ -95,7 +95,7 @@ public static class TrainCommand
                 completed = epoch + 1;
                 best.Offer(epoch, evaluation.ExactMatch, evaluation.Loss, lastLoss);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch + 1}/{s.Epochs}  loss {lastLoss:F4}  exact {100 * evaluation.ExactMatch:F1}%  {epochClock.Elapsed.TotalSeconds:F1} s"));
+                    $"epoch {epoch + 1}/{s.Epochs}  loss {lastLoss:F4}  exact {Percent(evaluation.ExactMatch, inputs.Dim(0))}  {epochClock.Elapsed.TotalSeconds:F1} s"));
                 optimizer.LearningRate *= s.Decay;
                 if (s.UntilPerfect && evaluation.ExactMatch >= 1.0)
                 {
@@ -123,7 +123,7 @@ public static class TrainCommand
         }
         Save(model, best, s, task, presetName, completed, clock.Elapsed, cancelled);
         string what = string.Create(CultureInfo.InvariantCulture,
-            $"the best model (epoch {best.Epoch + 1}, exact {100 * best.Exact:F1}%, loss {best.TrainingLoss:F4}) to {s.Out}");
+            $"the best model (epoch {best.Epoch + 1}, exact {Percent(best.Exact, inputs.Dim(0))}, loss {best.TrainingLoss:F4}) to {s.Out}");
         if (cancelled)
         {
             Console.Error.WriteLine($"carry: interrupted after {completed} epochs; saved {what}.");
@@ -131,6 +131,17 @@ public static class TrainCommand
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {completed} epochs in {clock.Elapsed.TotalSeconds:F1} s; saved {what}"));
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// <c>45.2%</c>, rounded down so that 100.0% means every pair; near the top, also how many
+    /// of the <paramref name="count"/> pairs are still wrong (<c>99.9% (3 wrong)</c>).
+    /// </summary>
+    internal static string Percent(double exact, int count)
+    {
+        int wrong = (int)Math.Round((1 - exact) * count);
+        string text = (Math.Floor(exact * 1000) / 10).ToString("F1", CultureInfo.InvariantCulture) + "%";
+        return wrong > 0 && wrong <= 1000 ? $"{text} ({wrong} wrong)" : text;
     }
 
     private static FitResult FitWithProgressBar(Sequential<float> model, Tensor<float> inputs, Tensor<float> targets, FitOptions options,
