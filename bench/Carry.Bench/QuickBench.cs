@@ -29,12 +29,34 @@ internal static class QuickBench
         }
         using var context = new ComputeContext(threads);
         Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, AVX2+FMA kernel: {GemmKernel.IsSupported}");
+        if (only == "probe") Probe(context);
         if (only is "all" or "gemm") Gemm(context, reps);
         if (only is "all" or "lstm") LstmStep(context, reps);
         if (only is "all" or "epoch") Epoch(context, Math.Max(1, reps / 2));
         if (only is "all" or "predict") Predict(context, reps);
         if (only is "all" or "a") ExperimentA(reps);
         return 0;
+    }
+
+    private sealed class NopJob : ParallelJob
+    {
+        public override void Execute(int item, ComputeContext.Scratch scratch) => Thread.SpinWait(1000);
+    }
+
+    private static void Probe(ComputeContext context)
+    {
+        var job = new NopJob();
+        for (int i = 0; i < 100; i++) { context.TryAcquire(); context.RunAcquired(job, 4); context.Release(); }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long total = GC.GetTotalAllocatedBytes(true);
+        for (int i = 0; i < 1000; i++) { context.TryAcquire(); context.RunAcquired(job, 4); context.Release(); }
+        Console.WriteLine($"probe: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run this thread, {(GC.GetTotalAllocatedBytes(true) - total) / 1000.0} B/run all");
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) { context.TryAcquire(); context.RunAcquired(job, 1); context.Release(); }
+        Console.WriteLine($"probe serial: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run");
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) { var sw = default(SpinWait); for (int j = 0; j < 30; j++) sw.SpinOnce(sleep1Threshold: -1); }
+        Console.WriteLine($"probe spin: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run");
     }
 
     private static void Report(string name, double value, string unit) =>
@@ -79,7 +101,11 @@ internal static class QuickBench
             void Once() => Numerics.Gemm.Multiply(context, s.TransA, s.TransB, s.M, s.N, s.K, a, s.TransA ? s.M : s.K, b, s.TransB ? s.K : s.N, c, s.N, accumulate: false);
             Once();
             double t = Median(reps, () => { for (int i = 0; i < inner; i++) Once(); }) / inner;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++) Once();
+            long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
             Report($"gemm {s.Name}", flop / t / 1e9, "GFLOP/s");
+            Report($"gemm {s.Name} allocation", allocated, "B/call");
             Report($"gemm {s.Name} per CPU-second", flop / (_lastCpu / inner) / 1e9, "GFLOP/cpu-s");
         }
     }

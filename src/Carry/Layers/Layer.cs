@@ -45,9 +45,9 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int ParameterCount => Parameters.Sum(p => p.Length);
 
     /// <summary>Returns the cached buffer if it already has <paramref name="shape"/>, otherwise a new one.</summary>
-    protected static Tensor<T> Reuse(ref Tensor<T>? buffer, params int[] shape)
+    protected static Tensor<T> Reuse(ref Tensor<T>? buffer, params ReadOnlySpan<int> shape)
     {
-        if (buffer is null || !buffer.HasShape(shape)) buffer = new Tensor<T>(shape);
+        if (buffer is null || !buffer.HasShape(shape)) buffer = new Tensor<T>(shape.ToArray());
         return buffer;
     }
 

@@ -132,7 +132,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGradients()
     {
-        foreach (var p in ParameterList) p.Gradient.Fill(T.Zero);
+        var parameters = ParameterList;
+        for (int i = 0; i < parameters.Count; i++) parameters[i].Gradient.Fill(T.Zero);
     }
 
     /// <summary>
@@ -145,7 +146,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ZeroGradients();
         var prediction = Forward(inputs, training: true);
         CheckTargets(prediction, targets);
-        var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray());
+        var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray()); // once per shape
         T loss = Loss.Compute(prediction.Span, targets.Span, dLoss.Span);
         Backward(dLoss);
         if (clipValue > 0) GradientClipping.ByValue(ParameterList, clipValue);
@@ -204,7 +205,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
                 lossSum += loss * count;
                 seen += count;
                 var progress = new BatchProgress(epoch, b, batches, seen, n, lossSum / seen);
-                foreach (var cb in callbacks) cb.OnBatchEnd(progress);
+                for (int c = 0; c < callbacks.Count; c++) callbacks[c].OnBatchEnd(progress);
             }
             var summary = new EpochSummary(epoch, lossSum / n, clock.Elapsed);
             history.Add(summary);
@@ -271,12 +272,14 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int count = rows.Length;
         int inPer = inputs.Length / inputs.Dim(0), outPer = targets.Length / targets.Dim(0);
-        int[] xShape = inputs.Shape.ToArray();
+        Span<int> xShape = stackalloc int[inputs.Rank];
+        inputs.Shape.CopyTo(xShape);
         xShape[0] = count;
-        int[] yShape = targets.Shape.ToArray();
+        Span<int> yShape = stackalloc int[targets.Rank];
+        targets.Shape.CopyTo(yShape);
         yShape[0] = count;
-        var x = _batchX is not null && _batchX.HasShape(xShape) ? _batchX : _batchX = new Tensor<T>(xShape);
-        var y = _batchY is not null && _batchY.HasShape(yShape) ? _batchY : _batchY = new Tensor<T>(yShape);
+        var x = _batchX is not null && _batchX.HasShape(xShape) ? _batchX : _batchX = new Tensor<T>(xShape.ToArray());
+        var y = _batchY is not null && _batchY.HasShape(yShape) ? _batchY : _batchY = new Tensor<T>(yShape.ToArray());
         for (int i = 0; i < count; i++)
         {
             inputs.Data.AsSpan(rows[i] * inPer, inPer).CopyTo(x.Span.Slice(i * inPer, inPer));

@@ -64,6 +64,7 @@ public static class Gemm
             if (!accumulate) ClearRows(c, m, n, ldc);
             return;
         }
+        if (n == 1 && TryMatrixVector(transA, transB, m, k, a, lda, b, ldb, c, ldc, accumulate)) return;
         if ((long)m * n * k >= GemmKernel.DirectThreshold && GemmKernel.Serves<T>() && GemmKernel.IsSupported)
         {
             GemmKernel.Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB);
@@ -145,6 +146,41 @@ public static class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One output column (<c>n = 1</c>, e.g. the input gradient of a one-feature sequence): dot
+    /// products over contiguous rows of A, or, for a transposed A, a sum of A's rows scaled by B.
+    /// False when the operands are not laid out for either.
+    /// </summary>
+    private static bool TryMatrixVector<T>(bool transA, bool transB, int m, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!transA && (transB || ldb == 1))
+        {
+            // C[i] (+)= dot(A[i, :], B[:, 0]); B's column is contiguous.
+            ReadOnlySpan<T> column = b[..k];
+            for (int i = 0; i < m; i++)
+            {
+                T dot = Dot(a.Slice(i * lda, k), column);
+                c[i * ldc] = accumulate ? c[i * ldc] + dot : dot;
+            }
+            return true;
+        }
+        if (transA && ldc == 1)
+        {
+            // C[:] (+)= Σ_p B[p, 0] · A[p, :] with A stored [k, m].
+            var cColumn = c[..m];
+            if (!accumulate) cColumn.Clear();
+            for (int p = 0; p < k; p++)
+            {
+                T bv = transB ? b[p] : b[p * ldb];
+                if (bv != T.Zero) AxpyRow(bv, a.Slice(p * lda, m), cColumn);
+            }
+            return true;
+        }
+        return false;
     }
 
     private static void AxpyRow<T>(T alpha, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
