@@ -30,6 +30,7 @@ internal static class QuickBench
         using var context = new ComputeContext(threads);
         Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, AVX2+FMA kernel: {GemmKernel.IsSupported}");
         if (only == "probe") Probe(context);
+        if (only == "aprof") ProfileA(reps);
         if (only is "all" or "gemm") Gemm(context, reps);
         if (only is "all" or "lstm") LstmStep(context, reps);
         if (only is "all" or "epoch") Epoch(context, Math.Max(1, reps / 2));
@@ -149,6 +150,46 @@ internal static class QuickBench
         model.Predict(x, 1024);
         double t = Median(reps, () => model.Predict(x, 1024));
         Report("experiment B inference (65,536 pairs)", t, "s");
+    }
+
+    private static void ProfileA(int reps)
+    {
+        var (xs, ys) = Workloads.ExperimentAData<double>(1000, 1);
+        var x = new Tensor<double>(1, 8, 2);
+        var y = new Tensor<double>(1, 8, 1);
+        xs.AsSpan(0, 16).CopyTo(x.Span);
+        ys.AsSpan(0, 8).CopyTo(y.Span);
+        var model = Workloads.ExperimentAModel<double>();
+        var rnn = model.Layers[0];
+        var dense = model.Layers[1];
+        var dY = new Tensor<double>(1, 8, 1);
+        dY.Fill(0.1);
+        var dH = new Tensor<double>(1, 8, 16);
+        dH.Fill(0.1);
+        for (int i = 0; i < 5000; i++) model.TrainStep(x, y);
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) model.TrainStep(x, y); });
+        Report("A: TrainStep", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Forward(x, true); });
+        Report("A: rnn forward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Backward(dH); });
+        Report("A: rnn backward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        var h = rnn.Forward(x, true);
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) dense.Forward(h, true); });
+        Report("A: dense forward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) dense.Backward(dY); });
+        Report("A: dense backward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) model.Optimizer!.Step(model.ParameterList); });
+        Report("A: sgd step", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) model.ZeroGradients(); });
+        Report("A: zero gradients", _lastCpu / 50_000 * 1e6, "cpu-us");
+        var a = new double[256];
+        var b = new double[256];
+        var c = new double[256];
+        foreach (var (name, ta, tb, m, n, k) in new[] { ("1x16x16 NN", false, false, 1, 16, 16), ("1x16x16 NT", false, true, 1, 16, 16), ("16x16x8 TN", true, false, 16, 16, 8), ("16x2x8 TN", true, false, 16, 2, 8), ("8x2x16 NN", false, false, 8, 2, 16) })
+        {
+            Median(reps, () => { for (int i = 0; i < 100_000; i++) Numerics.Gemm.Multiply(ComputeContext.Serial, ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, true); });
+            Report($"A: gemm {name}", _lastCpu / 100_000 * 1e9, "cpu-ns");
+        }
     }
 
     private static void ExperimentA(int reps)

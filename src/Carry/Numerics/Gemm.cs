@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Carry.Numerics;
 
@@ -106,18 +108,47 @@ public static class Gemm
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Sizes were validated by the caller, so the loops below index through references
+        // without bounds checks; the arithmetic is spelled out in each comment.
         if (!accumulate) ClearRows(c, m, n, ldc);
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
         if (!transB)
         {
-            // C[i,:] += A(i,p) * B[p,:] — rows of B are contiguous.
+            // C[i,:] += A(i,p) * B[p,:] — rows of B are contiguous. Each element is
+            // c + a_i0 b_0j + a_i1 b_1j + ... in order, products and sums rounded apart; a block of
+            // C's row stays in a register across p.
+            nint strideAi = transA ? 1 : lda, strideAp = transA ? lda : 1;
             for (int i = 0; i < m; i++)
             {
-                Span<T> cRow = c.Slice(i * ldc, n);
-                for (int p = 0; p < k; p++)
+                ref T cRow = ref Unsafe.Add(ref c0, (nint)i * ldc);
+                ref T aRow = ref Unsafe.Add(ref a0, i * strideAi);
+                int j = 0;
+                if (Vector.IsHardwareAccelerated)
                 {
-                    T av = transA ? a[(p * lda) + i] : a[(i * lda) + p];
-                    if (av == T.Zero) continue;
-                    AxpyRow(av, b.Slice(p * ldb, n), cRow);
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                    {
+                        var acc = Vector.LoadUnsafe(ref cRow, (nuint)j);
+                        for (int p = 0; p < k; p++)
+                        {
+                            T av = Unsafe.Add(ref aRow, p * strideAp);
+                            if (av == T.Zero) continue;
+                            acc += new Vector<T>(av) * Vector.LoadUnsafe(ref b0, (nuint)(((nint)p * ldb) + j));
+                        }
+                        acc.StoreUnsafe(ref cRow, (nuint)j);
+                    }
+                }
+                for (; j < n; j++)
+                {
+                    T sum = Unsafe.Add(ref cRow, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        T av = Unsafe.Add(ref aRow, p * strideAp);
+                        if (av == T.Zero) continue;
+                        sum += av * Unsafe.Add(ref b0, ((nint)p * ldb) + j);
+                    }
+                    Unsafe.Add(ref cRow, j) = sum;
                 }
             }
         }
@@ -126,10 +157,10 @@ public static class Gemm
             // C[i,j] += dot(A[i,:], B[j,:]) — both rows contiguous.
             for (int i = 0; i < m; i++)
             {
-                ReadOnlySpan<T> aRow = a.Slice(i * lda, k);
+                ref T aRow = ref Unsafe.Add(ref a0, (nint)i * lda);
                 for (int j = 0; j < n; j++)
                 {
-                    c[(i * ldc) + j] += Dot(aRow, b.Slice(j * ldb, k));
+                    Unsafe.Add(ref c0, ((nint)i * ldc) + j) += Dot(ref aRow, ref Unsafe.Add(ref b0, (nint)j * ldb), k);
                 }
             }
         }
@@ -200,18 +231,25 @@ public static class Gemm
 
     private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(y.Length >= x.Length);
+        return Dot(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), x.Length);
+    }
+
+    /// <summary>Σ x_i y_i: lane-wise partial sums over whole vectors, their sum, then the scalar tail in order.</summary>
+    private static T Dot<T>(ref T x, ref T y, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         T sum = T.Zero;
         int i = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        if (Vector.IsHardwareAccelerated && length >= Vector<T>.Count)
         {
             var acc = Vector<T>.Zero;
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+            for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                acc += new Vector<T>(x.Slice(i)) * new Vector<T>(y.Slice(i));
+                acc += Vector.LoadUnsafe(ref x, (nuint)i) * Vector.LoadUnsafe(ref y, (nuint)i);
             }
             sum = Vector.Sum(acc);
         }
-        for (; i < x.Length; i++) sum += x[i] * y[i];
+        for (; i < length; i++) sum += Unsafe.Add(ref x, i) * Unsafe.Add(ref y, i);
         return sum;
     }
 
