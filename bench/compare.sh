@@ -117,6 +117,21 @@ md = [
 md += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
 md += [
     "",
+    "## How the figures are made",
+    "",
+    "- `bench/compare.sh` (add `--fast` for shorter peer runs) builds bench/Carry.Bench and runs "
+    "`Carry.Bench quick --only epoch` alone (so that its peak working set is the training's own), then "
+    "`--only gemm,lstm,predict,a`, then the peers in bench/peers/. `THREADS=1 bench/compare.sh` runs Carry "
+    "and the PyTorch epoch on one thread.",
+    "- BenchmarkDotNet, with the memory diagnoser: `dotnet run -c Release --project bench/Carry.Bench -- "
+    "--filter '*Gemm*'` (also `*LstmStep*`, `*ExperimentA*`, `*ExperimentB*`).",
+    "- Threads: `new ComputeContext(n)` assigned to `Sequential<T>.Compute` (or a layer's `Compute`, or "
+    "passed to `Gemm.Multiply(context, ...)`); the default, `ComputeContext.Default`, uses every core. "
+    "Results are bit-identical for every thread count.",
+    "- Inference over all pairs uses `Sequential<T>.PredictSharingPrefixes`, which runs each distinct "
+    "input prefix through the recurrent layer once (131,070 states instead of 1,048,576 for 8-bit "
+    "operands) and gives the same outputs as `Predict`.",
+    "",
     "Experiment B's effective rate counts 25.3 MFLOP per sample (forward and backward), as issue 5 does.",
     "Carry's figures are Stopwatch medians from `dotnet run -c Release --project bench/Carry.Bench -- quick`; "
     "the BenchmarkDotNet classes in bench/Carry.Bench (`-- --filter '*'`) measure the same workloads with "

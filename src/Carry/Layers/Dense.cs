@@ -110,7 +110,7 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         Gemm.Multiply(Compute, true, false, OutputSize, InputSize, rows, dPre.Span, OutputSize, _input.Span, InputSize, Weight.Gradient.Span, InputSize, accumulate: true);
         if (Bias is not null) AccumulateColumnSums(dPre.Span, Bias.Gradient.Span, rows);
         var dInput = Reuse(ref _dInput, _input.Shape);
-        Gemm.Multiply(Compute, false, false, rows, InputSize, OutputSize, dPre.Span, OutputSize, Weight.Value.Span, InputSize, dInput.Span, InputSize, accumulate: false);
+        if (InputGradientNeeded) Gemm.Multiply(Compute, false, false, rows, InputSize, OutputSize, dPre.Span, OutputSize, Weight.Value.Span, InputSize, dInput.Span, InputSize, accumulate: false);
         return dInput;
     }
 

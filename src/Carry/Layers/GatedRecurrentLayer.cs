@@ -328,7 +328,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             }
         }
         var dInput = Reuse(ref _dInput, batch, time, inSize);
-        Gemm.Multiply(Compute, false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
+        if (InputGradientNeeded) Gemm.Multiply(Compute, false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
         return new RecurrentGradient<T>(dInput, ReuseState(ref _dInitialState, dHiddenNext, HasCell ? dCellNext : null));
     }
 

@@ -41,6 +41,12 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
         set => _compute = value ?? throw new ArgumentNullException(nameof(value));
     }
 
+    /// <summary>
+    /// False while nobody will read <see cref="Backward"/>'s result (the first layer of a training
+    /// step): a layer may then skip the input-gradient product and return its buffer unfilled.
+    /// </summary>
+    internal bool InputGradientNeeded { get; set; } = true;
+
     /// <summary>Total number of trainable scalars.</summary>
     public int ParameterCount => Parameters.Sum(p => p.Length);
 

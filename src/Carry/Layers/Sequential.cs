@@ -148,7 +148,17 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         CheckTargets(prediction, targets);
         var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray()); // once per shape
         T loss = Loss.Compute(prediction.Span, targets.Span, dLoss.Span);
-        Backward(dLoss);
+        // Nobody reads the gradient with respect to the data: the first layer may skip it.
+        var first = _layers[0];
+        first.InputGradientNeeded = false;
+        try
+        {
+            Backward(dLoss);
+        }
+        finally
+        {
+            first.InputGradientNeeded = true;
+        }
         if (clipValue > 0) GradientClipping.ByValue(ParameterList, clipValue);
         if (clipNorm > 0) GradientClipping.ByGlobalNorm(ParameterList, clipNorm);
         Optimizer.Step(ParameterList);

@@ -127,6 +127,30 @@ public static class Gemm
                 int j = 0;
                 if (Vector.IsHardwareAccelerated)
                 {
+                    int w = Vector<T>.Count;
+                    // Four independent accumulators (16 floats of C's row, or 16 doubles) hide the add latency.
+                    for (; j <= n - (4 * w); j += 4 * w)
+                    {
+                        var acc0 = Vector.LoadUnsafe(ref cRow, (nuint)j);
+                        var acc1 = Vector.LoadUnsafe(ref cRow, (nuint)(j + w));
+                        var acc2 = Vector.LoadUnsafe(ref cRow, (nuint)(j + (2 * w)));
+                        var acc3 = Vector.LoadUnsafe(ref cRow, (nuint)(j + (3 * w)));
+                        for (int p = 0; p < k; p++)
+                        {
+                            T av = Unsafe.Add(ref aRow, p * strideAp);
+                            if (av == T.Zero) continue;
+                            var va = new Vector<T>(av);
+                            ref T bRow = ref Unsafe.Add(ref b0, ((nint)p * ldb) + j);
+                            acc0 += va * Vector.LoadUnsafe(ref bRow);
+                            acc1 += va * Vector.LoadUnsafe(ref bRow, (nuint)w);
+                            acc2 += va * Vector.LoadUnsafe(ref bRow, (nuint)(2 * w));
+                            acc3 += va * Vector.LoadUnsafe(ref bRow, (nuint)(3 * w));
+                        }
+                        acc0.StoreUnsafe(ref cRow, (nuint)j);
+                        acc1.StoreUnsafe(ref cRow, (nuint)(j + w));
+                        acc2.StoreUnsafe(ref cRow, (nuint)(j + (2 * w)));
+                        acc3.StoreUnsafe(ref cRow, (nuint)(j + (3 * w)));
+                    }
                     for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
                     {
                         var acc = Vector.LoadUnsafe(ref cRow, (nuint)j);
