@@ -40,4 +40,37 @@ public sealed class ThreadCountTests
             }
         }
     }
+
+    [Fact]
+    public void GivenAParallelItemThatThrows_WhenRunning_ThenTheCallerGetsTheExceptionAndTheContextStillWorks()
+    {
+        using var context = new ComputeContext(2);
+        var failing = new ThrowingJob(failAt: 3);
+        Assert.True(context.TryAcquire());
+        try
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => context.RunAcquired(failing, 8));
+            Assert.Equal("item 3", e.Message);
+            var counting = new ThrowingJob(failAt: -1);
+            context.RunAcquired(counting, 8);
+            Assert.Equal(8, counting.Done);
+        }
+        finally
+        {
+            context.Release();
+        }
+    }
+
+    private sealed class ThrowingJob(int failAt) : ParallelJob
+    {
+        private int _done;
+
+        public int Done => _done;
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            if (item == failAt) throw new InvalidOperationException($"item {item}");
+            Interlocked.Increment(ref _done);
+        }
+    }
 }

@@ -28,6 +28,7 @@ public sealed class ComputeContext : IDisposable
     private int _itemCount;
     private int _nextItem;
     private int _pending;
+    private Exception? _failure;              // the first exception an item threw in the current run
     private volatile bool _disposed;
     private readonly object?[] _jobCache = new object?[2]; // a reusable job per element type (float, double)
 
@@ -89,13 +90,27 @@ public sealed class ComputeContext : IDisposable
         _itemCount = itemCount;
         _nextItem = 0;
         _pending = _workers.Length;
+        _failure = null;
         Wake();
-        RunItems(job, 0);
+        try
+        {
+            RunItems(job, 0);
+        }
+        catch (Exception e)
+        {
+            _failure ??= e;
+            Volatile.Write(ref _nextItem, int.MaxValue / 2); // hand out no more items
+        }
         // The helpers are at most one item behind: spin (yielding, never sleeping) rather than block,
         // which is faster here and allocates nothing.
         var spin = default(SpinWait);
         while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
         _job = null;
+        if (_failure is { } failure)
+        {
+            _failure = null;
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
     }
 
     private void RunItems(ParallelJob job, int slot)
@@ -158,7 +173,16 @@ public sealed class ComputeContext : IDisposable
             }
             seen = Volatile.Read(ref _generation);
             if (_disposed) return;
-            RunItems(_job!, slot);
+            try
+            {
+                RunItems(_job!, slot);
+            }
+            catch (Exception e)
+            {
+                // Rethrown on the calling thread once every helper has stopped.
+                Interlocked.CompareExchange(ref _failure, e, null);
+                Volatile.Write(ref _nextItem, int.MaxValue / 2);
+            }
             Interlocked.Decrement(ref _pending);
         }
     }
