@@ -114,7 +114,11 @@ public static class Gemm
         ref T a0 = ref MemoryMarshal.GetReference(a);
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T c0 = ref MemoryMarshal.GetReference(c);
-        if (!transB)
+        if (!transB && transA && n < Vector<T>.Count && m >= Vector<T>.Count && Vector.IsHardwareAccelerated)
+        {
+            NarrowTransposedA(m, n, k, ref a0, lda, ref b0, ldb, ref c0, ldc);
+        }
+        else if (!transB)
         {
             // C[i,:] += A(i,p) * B[p,:] — rows of B are contiguous. Each element is
             // c + a_i0 b_0j + a_i1 b_1j + ... in order, products and sums rounded apart; a block of
@@ -199,6 +203,46 @@ public static class Gemm
                     for (int p = 0; p < k; p++) sum += a[(p * lda) + i] * b[(j * ldb) + p];
                     c[(i * ldc) + j] += sum;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>C += Aᵀ·B</c> with fewer columns than a vector (a weight gradient of a narrow input):
+    /// vectorised down C's columns, where Aᵀ's rows are contiguous, with the same element-wise
+    /// arithmetic as the row loop (<c>c + a_i0 b_0j + ...</c>, zero a's skipped).
+    /// </summary>
+    private static void NarrowTransposedA<T>(int m, int n, int k, ref T a0, int lda, ref T b0, int ldb, ref T c0, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector<T>.Count;
+        Span<T> column = stackalloc T[Vector<T>.Count];
+        for (int j = 0; j < n; j++)
+        {
+            int i = 0;
+            for (; i <= m - w; i += w)
+            {
+                for (int r = 0; r < w; r++) column[r] = Unsafe.Add(ref c0, ((nint)(i + r) * ldc) + j);
+                var acc = new Vector<T>(column);
+                for (int p = 0; p < k; p++)
+                {
+                    var va = Vector.LoadUnsafe(ref a0, (nuint)(((nint)p * lda) + i));
+                    var sum = acc + (va * new Vector<T>(Unsafe.Add(ref b0, ((nint)p * ldb) + j)));
+                    acc = Vector.ConditionalSelect(Vector.Equals(va, Vector<T>.Zero), acc, sum);
+                }
+                acc.CopyTo(column);
+                for (int r = 0; r < w; r++) Unsafe.Add(ref c0, ((nint)(i + r) * ldc) + j) = column[r];
+            }
+            for (; i < m; i++)
+            {
+                T sum = Unsafe.Add(ref c0, ((nint)i * ldc) + j);
+                for (int p = 0; p < k; p++)
+                {
+                    T av = Unsafe.Add(ref a0, ((nint)p * lda) + i);
+                    if (av == T.Zero) continue;
+                    sum += av * Unsafe.Add(ref b0, ((nint)p * ldb) + j);
+                }
+                Unsafe.Add(ref c0, ((nint)i * ldc) + j) = sum;
             }
         }
     }
