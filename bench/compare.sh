@@ -56,7 +56,8 @@ def lines(name):
         return [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
 
 carry = {l[0]: float(l[1]) for l in lines("carry.txt")}
-numpy_gemm = {l[0].removeprefix("numpy-gemm "): float(l[1]) for l in lines("numpy_gemm.txt")}
+numpy_gemm = {l[0].removeprefix("numpy-gemm "): float(l[1]) for l in lines("numpy_gemm.txt") if l[0].startswith("numpy-gemm ")}
+numpy_gemm_cpu = {l[0].removeprefix("numpy-gemm-cpu "): float(l[1]) for l in lines("numpy_gemm.txt") if l[0].startswith("numpy-gemm-cpu ")}
 a_np = lines("iamtrask_numpy.txt")[0]
 a_th = lines("iamtrask_torch.txt")[0]
 b_th = lines("torch_lstm.txt")[0]
@@ -75,6 +76,9 @@ cf = carry["experiment A 50,000 iterations (float)"]
 rows.append(("Experiment A, 50,000 iterations (float)", f"{cf:.4g} s", "", "", "", "≤ 0.05 s"))
 cb = carry["experiment B epoch (65,536 samples)"]
 row("Experiment B, one epoch (LSTM 256, batch 128)", cb, "s", f"PyTorch, {os.environ['THREADS']} threads ({b_th[2]} batches, scaled)", b_th_s, "s", b_th_s / cb, "≤ 20 s; ≥ 4× PyTorch")
+cbc, bthc = carry.get("experiment B epoch CPU time"), float(b_th[3]) if len(b_th) > 3 else None
+if cbc and bthc:
+    row("Experiment B, one epoch, CPU-seconds (all threads)", cbc, "cpu-s", "PyTorch", bthc, "cpu-s", bthc / cbc, "")
 rows.append(("Experiment B, effective rate", f"{carry['experiment B effective']:.4g} GFLOP/s", "PyTorch", f"{65536 * 25.3e6 / b_th_s / 1e9:.4g} GFLOP/s", "", "≥ 83 GFLOP/s"))
 rows.append(("LSTM(256) train step, batch 128", f"{carry['lstm256 train step (batch 128, T 16)']:.4g} ms", "", "", "", ""))
 rows.append(("allocation per LSTM train step", f"{carry['lstm256 train step allocation']:.0f} B", "", "", "", "0 B (BenchmarkDotNet)"))
@@ -87,6 +91,9 @@ for shape, gf in numpy_gemm.items():
     c = carry.get(f"gemm {shape}")
     if c is not None:
         row(f"fp32 GEMM {shape}", c, "GFLOP/s", "numpy/OpenBLAS", gf, "GFLOP/s", c / gf, "")
+    c_cpu, n_cpu = carry.get(f"gemm {shape} per CPU-second"), numpy_gemm_cpu.get(shape)
+    if c_cpu and n_cpu:
+        row(f"fp32 GEMM {shape}, per CPU-second", c_cpu, "GFLOP/cpu-s", "numpy/OpenBLAS", n_cpu, "GFLOP/cpu-s", c_cpu / n_cpu, "")
 
 header = ("workload", "Carry", "peer", "peer's figure", "Carry's advantage", "target")
 widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(6)]
@@ -104,7 +111,9 @@ md = [
     f"Measured {now} by `bench/compare.sh` on {os.environ['MODEL']}, {os.environ['CORES']} cores; Carry on "
     f"{os.environ['THREADS']} threads. Load average (1, 5, 15 min) {os.environ['LOAD_BEFORE']} before the run and "
     f"{os.environ['LOAD_AFTER']} after: with a load above the core count every figure here, Carry's and the peers', "
-    "is slower than on an idle machine, and ratios are the more trustworthy numbers.",
+    "is slower than on an idle machine, and ratios are the more trustworthy numbers; the rows per "
+    "CPU-second (work done per second of processor time, all threads counted) are the least disturbed "
+    "by other processes, since they do not count the time a thread waits for a core.",
     "",
     "Ratios are the peer's time over Carry's (or Carry's rate over the peer's): above 1, Carry is faster. "
     "Peers run on Debian's python3-numpy and python3-torch with libopenblas0-pthread; where the table says "

@@ -138,6 +138,7 @@ internal static class QuickBench
         model.Fit(Workloads.FirstBatch(x, y, 1024).X, Workloads.FirstBatch(x, y, 1024).Y, options); // warm up the JIT
         double t = Median(reps, () => model.Fit(x, y, options));
         Report("experiment B epoch (65,536 samples)", t, "s");
+        Report("experiment B epoch CPU time", _lastCpu, "cpu-s");
         Report("experiment B effective", 65536 * 25.3e6 / t / 1e9, "GFLOP/s");
         using var proc = Process.GetCurrentProcess();
         Report("peak working set (process)", proc.PeakWorkingSet64 / 1048576.0, "MiB");
