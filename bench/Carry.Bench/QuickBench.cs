@@ -119,8 +119,9 @@ internal static class QuickBench
         var (bx, by) = Workloads.FirstBatch(x, y, 128);
         for (int i = 0; i < 3; i++) model.TrainStep(bx, by);
         long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) model.TrainStep(bx, by);
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
         double t = Median(reps, () => { for (int i = 0; i < 10; i++) model.TrainStep(bx, by); }) / 10;
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / (reps * 10);
         Report("lstm256 train step (batch 128, T 16)", t * 1e3, "ms");
         Report("lstm256 train step CPU time", _lastCpu / 10 * 1e3, "cpu-ms");
         Report("lstm256 train step effective", 128 * 25.3e6 / t / 1e9, "GFLOP/s");
@@ -204,10 +205,11 @@ internal static class QuickBench
         var model = Workloads.ExperimentAModel<double>();
         Workloads.RunExperimentA(model, xs, ys, 2000, x, y);
         long before = GC.GetAllocatedBytesForCurrentThread();
+        Workloads.RunExperimentA(model, xs, ys, 50_000, x, y);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         double t = Median(reps, () => Workloads.RunExperimentA(Workloads.ExperimentAModel<double>(), xs, ys, 50_000, x, y));
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / reps;
         Report("experiment A 50,000 iterations (double)", t, "s");
-        Report("experiment A allocation per iteration", allocated / 50_000.0, "B");
+        Report("experiment A allocation per iteration (steady state)", allocated / 50_000.0, "B");
         var (xsF, ysF) = Workloads.ExperimentAData<float>(1000, 1);
         var xF = new Tensor<float>(1, 8, 2);
         var yF = new Tensor<float>(1, 8, 1);
