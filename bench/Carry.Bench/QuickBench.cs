@@ -45,8 +45,30 @@ internal static class QuickBench
         public override void Execute(int item, ComputeContext.Scratch scratch) => Thread.SpinWait(1000);
     }
 
+    private sealed class BusyJob : ParallelJob
+    {
+        public readonly int[] PerThread = new int[64];
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            Interlocked.Increment(ref PerThread[Environment.CurrentManagedThreadId % 64]);
+            double x = 1;
+            for (int i = 0; i < 2_000_000; i++) x = (x * 1.0000001) + 1e-9;
+            if (x < 0) Console.WriteLine(x);
+        }
+    }
+
     private static void Probe(ComputeContext context)
     {
+        var busy = new BusyJob();
+        for (int rep = 0; rep < 3; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            context.TryAcquire();
+            context.RunAcquired(busy, 8);
+            context.Release();
+            Console.WriteLine($"probe busy 8 items: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms; items per thread: {string.Join(",", busy.PerThread.Where(c => c > 0))}");
+        }
         var job = new NopJob();
         for (int i = 0; i < 100; i++) { context.TryAcquire(); context.RunAcquired(job, 4); context.Release(); }
         long before = GC.GetAllocatedBytesForCurrentThread();
