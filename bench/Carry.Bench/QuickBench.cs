@@ -29,12 +29,58 @@ internal static class QuickBench
         }
         using var context = new ComputeContext(threads);
         Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, AVX2+FMA kernel: {GemmKernel.IsSupported}");
-        if (only is "all" or "gemm") Gemm(context, reps);
-        if (only is "all" or "lstm") LstmStep(context, reps);
-        if (only is "all" or "epoch") Epoch(context, Math.Max(1, reps / 2));
-        if (only is "all" or "predict") Predict(context, reps);
-        if (only is "all" or "a") ExperimentA(reps);
+        if (only == "probe") Probe(context);
+        if (only == "aprof") ProfileA(reps);
+        bool Wants(string part) => only == "all" || only.Split(',').Contains(part);
+        if (Wants("gemm")) Gemm(context, reps);
+        if (Wants("lstm")) LstmStep(context, reps);
+        if (Wants("epoch")) Epoch(context, Math.Max(1, reps / 2));
+        if (Wants("predict")) Predict(context, reps);
+        if (Wants("a")) ExperimentA(reps);
         return 0;
+    }
+
+    private sealed class NopJob : ParallelJob
+    {
+        public override void Execute(int item, ComputeContext.Scratch scratch) => Thread.SpinWait(1000);
+    }
+
+    private sealed class BusyJob : ParallelJob
+    {
+        public readonly int[] PerThread = new int[64];
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            Interlocked.Increment(ref PerThread[Environment.CurrentManagedThreadId % 64]);
+            double x = 1;
+            for (int i = 0; i < 2_000_000; i++) x = (x * 1.0000001) + 1e-9;
+            if (x < 0) Console.WriteLine(x);
+        }
+    }
+
+    private static void Probe(ComputeContext context)
+    {
+        var busy = new BusyJob();
+        for (int rep = 0; rep < 3; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            context.TryAcquire();
+            context.RunAcquired(busy, 8);
+            context.Release();
+            Console.WriteLine($"probe busy 8 items: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F1} ms; items per thread: {string.Join(",", busy.PerThread.Where(c => c > 0))}");
+        }
+        var job = new NopJob();
+        for (int i = 0; i < 100; i++) { context.TryAcquire(); context.RunAcquired(job, 4); context.Release(); }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long total = GC.GetTotalAllocatedBytes(true);
+        for (int i = 0; i < 1000; i++) { context.TryAcquire(); context.RunAcquired(job, 4); context.Release(); }
+        Console.WriteLine($"probe: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run this thread, {(GC.GetTotalAllocatedBytes(true) - total) / 1000.0} B/run all");
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) { context.TryAcquire(); context.RunAcquired(job, 1); context.Release(); }
+        Console.WriteLine($"probe serial: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run");
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) { var sw = default(SpinWait); for (int j = 0; j < 30; j++) sw.SpinOnce(sleep1Threshold: -1); }
+        Console.WriteLine($"probe spin: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run");
     }
 
     private static void Report(string name, double value, string unit) =>
@@ -79,7 +125,11 @@ internal static class QuickBench
             void Once() => Numerics.Gemm.Multiply(context, s.TransA, s.TransB, s.M, s.N, s.K, a, s.TransA ? s.M : s.K, b, s.TransB ? s.K : s.N, c, s.N, accumulate: false);
             Once();
             double t = Median(reps, () => { for (int i = 0; i < inner; i++) Once(); }) / inner;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++) Once();
+            long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
             Report($"gemm {s.Name}", flop / t / 1e9, "GFLOP/s");
+            Report($"gemm {s.Name} allocation", allocated, "B/call");
             Report($"gemm {s.Name} per CPU-second", flop / (_lastCpu / inner) / 1e9, "GFLOP/cpu-s");
         }
     }
@@ -91,8 +141,9 @@ internal static class QuickBench
         var (bx, by) = Workloads.FirstBatch(x, y, 128);
         for (int i = 0; i < 3; i++) model.TrainStep(bx, by);
         long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) model.TrainStep(bx, by);
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
         double t = Median(reps, () => { for (int i = 0; i < 10; i++) model.TrainStep(bx, by); }) / 10;
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / (reps * 10);
         Report("lstm256 train step (batch 128, T 16)", t * 1e3, "ms");
         Report("lstm256 train step CPU time", _lastCpu / 10 * 1e3, "cpu-ms");
         Report("lstm256 train step effective", 128 * 25.3e6 / t / 1e9, "GFLOP/s");
@@ -110,8 +161,8 @@ internal static class QuickBench
         model.Fit(Workloads.FirstBatch(x, y, 1024).X, Workloads.FirstBatch(x, y, 1024).Y, options); // warm up the JIT
         double t = Median(reps, () => model.Fit(x, y, options));
         Report("experiment B epoch (65,536 samples)", t, "s");
+        Report("experiment B epoch CPU time", _lastCpu, "cpu-s");
         Report("experiment B effective", 65536 * 25.3e6 / t / 1e9, "GFLOP/s");
-        Report("peak working set", Environment.WorkingSet / 1048576.0, "MiB (now)");
         using var proc = Process.GetCurrentProcess();
         Report("peak working set (process)", proc.PeakWorkingSet64 / 1048576.0, "MiB");
     }
@@ -120,9 +171,52 @@ internal static class QuickBench
     {
         var model = Workloads.ExperimentBModel(context);
         var (x, _) = Workloads.ExperimentBData();
-        model.Predict(x, 1024);
-        double t = Median(reps, () => model.Predict(x, 1024));
+        double t = Median(1, () => model.Predict(x, 1024)); // the slow, plain reference: once
         Report("experiment B inference (65,536 pairs)", t, "s");
+        var shared = model.PredictSharingPrefixes(x);
+        bool same = shared.Span.SequenceEqual(model.Predict(x, 1024).Span);
+        double ts = Median(reps, () => model.PredictSharingPrefixes(x));
+        Report($"experiment B inference, shared prefixes (65,536 pairs; identical: {same})", ts, "s");
+    }
+
+    private static void ProfileA(int reps)
+    {
+        var (xs, ys) = Workloads.ExperimentAData<double>(1000, 1);
+        var x = new Tensor<double>(1, 8, 2);
+        var y = new Tensor<double>(1, 8, 1);
+        xs.AsSpan(0, 16).CopyTo(x.Span);
+        ys.AsSpan(0, 8).CopyTo(y.Span);
+        var model = Workloads.ExperimentAModel<double>();
+        var rnn = model.Layers[0];
+        var dense = model.Layers[1];
+        var dY = new Tensor<double>(1, 8, 1);
+        dY.Fill(0.1);
+        var dH = new Tensor<double>(1, 8, 16);
+        dH.Fill(0.1);
+        for (int i = 0; i < 5000; i++) model.TrainStep(x, y);
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) model.TrainStep(x, y); });
+        Report("A: TrainStep", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Forward(x, true); });
+        Report("A: rnn forward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Backward(dH); });
+        Report("A: rnn backward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        var h = rnn.Forward(x, true);
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) dense.Forward(h, true); });
+        Report("A: dense forward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) dense.Backward(dY); });
+        Report("A: dense backward", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) model.Optimizer!.Step(model.ParameterList); });
+        Report("A: sgd step", _lastCpu / 50_000 * 1e6, "cpu-us");
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) model.ZeroGradients(); });
+        Report("A: zero gradients", _lastCpu / 50_000 * 1e6, "cpu-us");
+        var a = new double[256];
+        var b = new double[256];
+        var c = new double[256];
+        foreach (var (name, ta, tb, m, n, k) in new[] { ("1x16x16 NN", false, false, 1, 16, 16), ("1x16x16 NT", false, true, 1, 16, 16), ("16x16x8 TN", true, false, 16, 16, 8), ("16x2x8 TN", true, false, 16, 2, 8), ("8x2x16 NN", false, false, 8, 2, 16) })
+        {
+            Median(reps, () => { for (int i = 0; i < 100_000; i++) Numerics.Gemm.Multiply(ComputeContext.Serial, ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, true); });
+            Report($"A: gemm {name}", _lastCpu / 100_000 * 1e9, "cpu-ns");
+        }
     }
 
     private static void ExperimentA(int reps)
@@ -133,10 +227,11 @@ internal static class QuickBench
         var model = Workloads.ExperimentAModel<double>();
         Workloads.RunExperimentA(model, xs, ys, 2000, x, y);
         long before = GC.GetAllocatedBytesForCurrentThread();
+        Workloads.RunExperimentA(model, xs, ys, 50_000, x, y);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         double t = Median(reps, () => Workloads.RunExperimentA(Workloads.ExperimentAModel<double>(), xs, ys, 50_000, x, y));
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / reps;
         Report("experiment A 50,000 iterations (double)", t, "s");
-        Report("experiment A allocation per iteration", allocated / 50_000.0, "B");
+        Report("experiment A allocation per iteration (steady state)", allocated / 50_000.0, "B");
         var (xsF, ysF) = Workloads.ExperimentAData<float>(1000, 1);
         var xF = new Tensor<float>(1, 8, 2);
         var yF = new Tensor<float>(1, 8, 1);

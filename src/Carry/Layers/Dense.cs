@@ -85,7 +85,8 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         }
         Check.NonEmptyBatch(input, nameof(input));
         int rows = input.Length / InputSize;
-        int[] shape = input.Shape.ToArray();
+        Span<int> shape = stackalloc int[input.Rank];
+        input.Shape.CopyTo(shape);
         shape[^1] = OutputSize;
         var output = Reuse(ref _output, shape);
         _input = input;
@@ -108,8 +109,8 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         // dW += dPreᵀ · x   [out, N]·[N, in];  db += Σ_rows dPre;  dx = dPre · W   [N, out]·[out, in]
         Gemm.Multiply(Compute, true, false, OutputSize, InputSize, rows, dPre.Span, OutputSize, _input.Span, InputSize, Weight.Gradient.Span, InputSize, accumulate: true);
         if (Bias is not null) AccumulateColumnSums(dPre.Span, Bias.Gradient.Span, rows);
-        var dInput = Reuse(ref _dInput, _input.Shape.ToArray());
-        Gemm.Multiply(Compute, false, false, rows, InputSize, OutputSize, dPre.Span, OutputSize, Weight.Value.Span, InputSize, dInput.Span, InputSize, accumulate: false);
+        var dInput = Reuse(ref _dInput, _input.Shape);
+        if (InputGradientNeeded) Gemm.Multiply(Compute, false, false, rows, InputSize, OutputSize, dPre.Span, OutputSize, Weight.Value.Span, InputSize, dInput.Span, InputSize, accumulate: false);
         return dInput;
     }
 

@@ -51,8 +51,8 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
         ArgumentNullException.ThrowIfNull(input);
         _trainingPass = training && Rate > 0.0;
         if (!_trainingPass) return input;
-        var mask = Reuse(ref _mask, input.Shape.ToArray());
-        var output = Reuse(ref _output, input.Shape.ToArray());
+        var mask = Reuse(ref _mask, input.Shape);
+        var output = Reuse(ref _output, input.Shape);
         T scale = T.One / (T.One - T.CreateChecked(Rate));
         var m = mask.Span;
         for (int i = 0; i < m.Length; i++) m[i] = _random.NextDouble() < Rate ? T.Zero : scale;
@@ -66,7 +66,7 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
         ArgumentNullException.ThrowIfNull(dOutput);
         if (!_trainingPass) return dOutput;
         Check.Shape(dOutput, _mask!.Shape, nameof(dOutput));
-        var dInput = Reuse(ref _dInput, dOutput.Shape.ToArray());
+        var dInput = Reuse(ref _dInput, dOutput.Shape);
         System.Numerics.Tensors.TensorPrimitives.Multiply(dOutput.Span, _mask.Span, dInput.Span);
         return dInput;
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Carry.Numerics;
 
 namespace Carry.Layers;
@@ -29,6 +30,9 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     private Tensor<T>? _dHidden;    // [B, H] total gradient reaching h_t
     private Tensor<T>? _dHiddenNext;// [B, H] gradient flowing to h_(t-1)
     private Tensor<T>? _dCellNext;  // [B, H] gradient flowing to c_(t-1)
+    private RecurrentState<T>? _finalState, _dInitialState; // reused result records
+    private Tensor<T>? _weightIhT;  // [I, GH] W_ih transposed, for the stepwise input projection
+    private Tensor<T>? _dBias;      // [GH] Σ over rows of dGates, added to both bias gradients
     private readonly PackedMatrix<T> _packedWeightHhT = new(); // W_hhᵀ [H, GH] packed once per forward
     private readonly PackedMatrix<T> _packedWeightHh = new();  // W_hh [GH, H] packed once per backward
 
@@ -143,12 +147,27 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             cellPrev = Reuse(ref _cellPrev, batch, time, h);
         }
 
-        // Input projection of every step at once: gates = X·W_ih^T + b_ih (+ b_hh).   [B*T, GH]
-        Gemm.Multiply(Compute, false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
-        if (HasBias)
+        // Input projection gates = X·W_ih^T + b_ih (+ b_hh)   [B*T, GH]: for a few input features,
+        // step by step just before the step's product, while the rows are in cache; otherwise
+        // for every step at once.
+        bool stepwiseInput = inSize <= StepwiseInputLimit;
+        if (stepwiseInput)
         {
-            AddBiasRows(gates.Span, BiasIh!.Value.Span, batch * time);
-            if (!SeparateHiddenProjection) AddBiasRows(gates.Span, BiasHh!.Value.Span, batch * time);
+            var weightIhT = Reuse(ref _weightIhT, inSize, gh);
+            ReadOnlySpan<T> w = WeightIh.Value.Span;
+            for (int j = 0; j < gh; j++)
+            {
+                for (int i = 0; i < inSize; i++) weightIhT.Span[(i * gh) + j] = w[(j * inSize) + i];
+            }
+        }
+        else
+        {
+            Gemm.Multiply(Compute, false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
+            if (HasBias)
+            {
+                AddBiasRows(gates.Span, BiasIh!.Value.Span, batch * time);
+                if (!SeparateHiddenProjection) AddBiasRows(gates.Span, BiasHh!.Value.Span, batch * time);
+            }
         }
 
         // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
@@ -171,6 +190,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
                     (tPrev < 0 ? c0.Slice(b * h, h) : cell!.Span.Slice(((b * time) + tPrev) * h, h)).CopyTo(cellPrev.Span.Slice(((b * time) + t) * h, h));
                 }
             }
+            if (stepwiseInput) ProjectInputStep(input.Span, gates.Span, batch, time, t);
             // Recurrent product for this step: [B, H] · [H, GH], rows strided by T.
             var hPrevStep = hiddenPrev.Span.Slice(t * h);
             if (hiddenProj is not null)
@@ -212,7 +232,32 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             output = Reuse(ref _last, batch, h);
             finalHidden.Span.CopyTo(output.Span);
         }
-        return new RecurrentOutput<T>(output, new RecurrentState<T>(finalHidden, finalCell));
+        return new RecurrentOutput<T>(output, ReuseState(ref _finalState, finalHidden, finalCell));
+    }
+
+    /// <summary>Inputs this narrow are projected step by step (<see cref="ProjectInputStep"/>) rather than in one product.</summary>
+    private const int StepwiseInputLimit = 8;
+
+    /// <summary>
+    /// <c>gates[:, t] = x_t · W_ih^T + b_ih (+ b_hh)</c> for every batch row, summed in the same
+    /// order as the direct product (<c>x_0 w_0 + x_1 w_1 + ...</c>, then the biases).
+    /// </summary>
+    private void ProjectInputStep(ReadOnlySpan<T> input, Span<T> gates, int batch, int time, int t)
+    {
+        int inSize = InputSize, gh = GateCount * HiddenSize;
+        ReadOnlySpan<T> weightIhT = _weightIhT!.Span; // [I, GH]
+        for (int b = 0; b < batch; b++)
+        {
+            var row = gates.Slice(At(b, t, time, gh), gh);
+            var x = input.Slice(At(b, t, time, inSize), inSize);
+            TensorPrimitives.Multiply(weightIhT[..gh], x[0], row);
+            for (int i = 1; i < inSize; i++) TensorPrimitives.MultiplyAdd(weightIhT.Slice(i * gh, gh), x[i], row, row);
+            if (HasBias)
+            {
+                TensorPrimitives.Add(row, BiasIh!.Value.Span, row);
+                if (!SeparateHiddenProjection) TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -267,12 +312,24 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         Gemm.Multiply(Compute, true, false, gh, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
         if (HasBias)
         {
-            AccumulateColumnSums(dGates.Span, BiasIh!.Gradient.Span, batch * time);
-            AccumulateColumnSums(dHiddenProj.Span, BiasHh!.Gradient.Span, batch * time);
+            if (SeparateHiddenProjection)
+            {
+                AccumulateColumnSums(dGates.Span, BiasIh!.Gradient.Span, batch * time);
+                AccumulateColumnSums(dHiddenProj.Span, BiasHh!.Gradient.Span, batch * time);
+            }
+            else
+            {
+                // Both biases enter every gate unchanged: one pass over dGates serves both.
+                var dBias = Reuse(ref _dBias, gh);
+                dBias.Fill(T.Zero);
+                AccumulateColumnSums(dGates.Span, dBias.Span, batch * time);
+                TensorPrimitives.Add(BiasIh!.Gradient.Span, dBias.Span, BiasIh.Gradient.Span);
+                TensorPrimitives.Add(BiasHh!.Gradient.Span, dBias.Span, BiasHh.Gradient.Span);
+            }
         }
         var dInput = Reuse(ref _dInput, batch, time, inSize);
-        Gemm.Multiply(Compute, false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
-        return new RecurrentGradient<T>(dInput, new RecurrentState<T>(dHiddenNext, HasCell ? dCellNext : null));
+        if (InputGradientNeeded) Gemm.Multiply(Compute, false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
+        return new RecurrentGradient<T>(dInput, ReuseState(ref _dInitialState, dHiddenNext, HasCell ? dCellNext : null));
     }
 
     /// <inheritdoc />

@@ -41,13 +41,19 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
         set => _compute = value ?? throw new ArgumentNullException(nameof(value));
     }
 
+    /// <summary>
+    /// False while nobody will read <see cref="Backward"/>'s result (the first layer of a training
+    /// step): a layer may then skip the input-gradient product and return its buffer unfilled.
+    /// </summary>
+    internal bool InputGradientNeeded { get; set; } = true;
+
     /// <summary>Total number of trainable scalars.</summary>
     public int ParameterCount => Parameters.Sum(p => p.Length);
 
     /// <summary>Returns the cached buffer if it already has <paramref name="shape"/>, otherwise a new one.</summary>
-    protected static Tensor<T> Reuse(ref Tensor<T>? buffer, params int[] shape)
+    protected static Tensor<T> Reuse(ref Tensor<T>? buffer, params ReadOnlySpan<int> shape)
     {
-        if (buffer is null || !buffer.HasShape(shape)) buffer = new Tensor<T>(shape);
+        if (buffer is null || !buffer.HasShape(shape)) buffer = new Tensor<T>(shape.ToArray());
         return buffer;
     }
 

@@ -25,6 +25,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     public Lstm(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false)
         : base(inputSize, hiddenSize, 4, bias, returnSequences, reverse)
     {
+        _cellJob = new CellJob(this);
     }
 
     /// <inheritdoc />
@@ -39,10 +40,63 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     /// <inheritdoc />
     protected override void CellForward(int batch, int time, int t)
     {
+        Reuse(ref _tanhCell, batch, time, HiddenSize);
+        RunRows(batch, time, t, backward: false);
+    }
+
+    /// <summary>
+    /// Runs the cell over batch rows, split across the layer's <see cref="Layer{T}.Compute"/>
+    /// threads for large batches. Rows are independent, so the split changes no result.
+    /// </summary>
+    private void RunRows(int batch, int time, int t, bool backward)
+    {
+        var context = Compute;
+        if (batch >= 2 * RowsPerPart && context.MaxDegreeOfParallelism > 1 && context.TryAcquire())
+        {
+            try
+            {
+                _cellJob.Batch = batch;
+                _cellJob.Time = time;
+                _cellJob.Step = t;
+                _cellJob.Backward = backward;
+                _cellJob.Parts = Math.Min(batch / RowsPerPart, 2 * context.MaxDegreeOfParallelism);
+                context.RunAcquired(_cellJob, _cellJob.Parts);
+            }
+            finally
+            {
+                context.Release();
+            }
+            return;
+        }
+        if (backward) CellBackwardRows(time, t, 0, batch);
+        else CellForwardRows(time, t, 0, batch);
+    }
+
+    /// <summary>Fewest batch rows worth handing to another thread.</summary>
+    private const int RowsPerPart = 16;
+
+    private readonly CellJob _cellJob;
+
+    /// <summary>Rows [i·B/parts, (i+1)·B/parts) of one step's cell, forward or backward.</summary>
+    private sealed class CellJob(Lstm<T> layer) : ParallelJob
+    {
+        public int Batch, Time, Step, Parts;
+        public bool Backward;
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
+            if (Backward) layer.CellBackwardRows(Time, Step, b0, b1);
+            else layer.CellForwardRows(Time, Step, b0, b1);
+        }
+    }
+
+    /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    private void CellForwardRows(int time, int t, int b0, int b1)
+    {
         int h = HiddenSize, gh = 4 * h;
-        var tanhCell = Reuse(ref _tanhCell, batch, time, h).Span;
-        Span<T> gates = Gates, cellPrev = CellPrev, cell = Cell, hidden = Hidden;
-        for (int b = 0; b < batch; b++)
+        Span<T> gates = Gates, cellPrev = CellPrev, cell = Cell, hidden = Hidden, tanhCell = _tanhCell!.Span;
+        for (int b = b0; b < b1; b++)
         {
             var g = gates.Slice(At(b, t, time, gh), gh);   // [4H] pre-activations → activated i, f, g, o
             int o = At(b, t, time, h);
@@ -78,10 +132,17 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     /// <inheritdoc />
     protected override void CellBackward(int batch, int time, int t)
     {
+        RunRows(batch, time, t, backward: true);
+        DHiddenNext.Clear();
+    }
+
+    /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    private void CellBackwardRows(int time, int t, int b0, int b1)
+    {
         int h = HiddenSize, gh = 4 * h;
         Span<T> gates = Gates, dGates = DGates, cellPrev = CellPrev, dHidden = DHidden, dCellNext = DCellNext;
         Span<T> tanhCell = _tanhCell!.Span;
-        for (int b = 0; b < batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             var g = gates.Slice(At(b, t, time, gh), gh);
             var dg = dGates.Slice(At(b, t, time, gh), gh);
@@ -89,7 +150,6 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
             // dcNext in: dL/dc_t from later steps; out: dL/dc_(t-1).
             CellBackwardRow(g, dg, cellPrev.Slice(o, h), tanhCell.Slice(o, h), dHidden.Slice(b * h, h), dCellNext.Slice(b * h, h), h);
         }
-        DHiddenNext.Clear();
     }
 
     /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative.</summary>

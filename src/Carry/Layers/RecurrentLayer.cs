@@ -93,8 +93,19 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <summary>Validates <c>dOutput</c> against the last forward's shape.</summary>
     protected void CheckDOutput(Tensor<T> dOutput, int batch, int time)
     {
-        int[] expected = ReturnSequences ? [batch, time, OutputSize] : [batch, OutputSize];
-        Check.Shape(dOutput, expected, nameof(dOutput));
+        if (ReturnSequences) Check.Shape(dOutput, [batch, time, OutputSize], nameof(dOutput));
+        else Check.Shape(dOutput, [batch, OutputSize], nameof(dOutput));
+    }
+
+    /// <summary>
+    /// A state record for (<paramref name="hidden"/>, <paramref name="cell"/>), reusing
+    /// <paramref name="cached"/> when it already holds these tensors, so that a steady training
+    /// loop allocates nothing.
+    /// </summary>
+    protected static RecurrentState<T> ReuseState(ref RecurrentState<T>? cached, Tensor<T> hidden, Tensor<T>? cell)
+    {
+        if (cached is null || !ReferenceEquals(cached.Hidden, hidden) || !ReferenceEquals(cached.Cell, cell)) cached = new RecurrentState<T>(hidden, cell);
+        return cached;
     }
 
     /// <summary>Suffix of this layer's parameter names: <c>_l0</c>, or <c>_l0_reverse</c>.</summary>

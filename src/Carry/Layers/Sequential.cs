@@ -134,7 +134,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGradients()
     {
-        foreach (var p in ParameterList) p.Gradient.Fill(T.Zero);
+        var parameters = ParameterList;
+        for (int i = 0; i < parameters.Count; i++) parameters[i].Gradient.Fill(T.Zero);
     }
 
     /// <summary>
@@ -154,9 +155,19 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ZeroGradients();
         var prediction = Forward(inputs, training: true);
         CheckTargets(prediction, targets);
-        var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray());
+        var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray()); // once per shape
         T loss = Loss.Compute(prediction.Span, targets.Span, dLoss.Span);
-        Backward(dLoss);
+        // Nobody reads the gradient with respect to the data: the first layer may skip it.
+        var first = _layers[0];
+        first.InputGradientNeeded = false;
+        try
+        {
+            Backward(dLoss);
+        }
+        finally
+        {
+            first.InputGradientNeeded = true;
+        }
         if (clipValue > 0) GradientClipping.ByValue(ParameterList, clipValue);
         if (clipNorm > 0) GradientClipping.ByGlobalNorm(ParameterList, clipNorm);
         Optimizer.Step(ParameterList);
@@ -226,7 +237,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
                 lossSum += loss * count;
                 seen += count;
                 var progress = new BatchProgress(epoch, b, batches, seen, n, lossSum / seen) { Order = order, LossSum = lossSum };
-                foreach (var cb in callbacks) cb.OnBatchEnd(progress);
+                for (int c = 0; c < callbacks.Count; c++) callbacks[c].OnBatchEnd(progress);
             }
             var summary = new EpochSummary(epoch, lossSum / n, clock.Elapsed);
             history.Add(summary);
@@ -255,6 +266,24 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             y.Span.CopyTo(result.Span.Slice(start * outPer, count * outPer));
         }
         return result;
+    }
+
+    /// <summary>
+    /// <see cref="Predict"/> for data whose sequences share prefixes (all pairs of numbers, bit by
+    /// bit): each distinct prefix is run through the first (recurrent) layer once, then the rest of
+    /// the model per sample. The same results (bit for bit where the step products take the packed
+    /// kernel both ways, as for LSTM(256)); eight times less work for all 65,536
+    /// pairs of 8-bit numbers. Falls back to <see cref="Predict"/> for models it does not fit (the
+    /// first layer not a forward recurrent layer returning its last output).
+    /// </summary>
+    /// <param name="inputs">Samples <c>[N, T, F]</c>.</param>
+    /// <param name="chunkSize">Most states run through a layer at once (bounds memory; default 4096).</param>
+    public Tensor<T> PredictSharingPrefixes(Tensor<T> inputs, int chunkSize = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
+        Check.NonEmptyBatch(inputs, nameof(inputs));
+        return PrefixSharing.Applies(this, inputs) ? PrefixSharing.Predict(this, inputs, chunkSize) : Predict(inputs, chunkSize);
     }
 
     /// <summary>Mean loss, exact-match and per-output accuracy (outputs rounded at 0.5) over a data set.</summary>
@@ -330,12 +359,14 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int count = rows.Length;
         int inPer = inputs.Length / inputs.Dim(0), outPer = targets.Length / targets.Dim(0);
-        int[] xShape = inputs.Shape.ToArray();
+        Span<int> xShape = stackalloc int[inputs.Rank];
+        inputs.Shape.CopyTo(xShape);
         xShape[0] = count;
-        int[] yShape = targets.Shape.ToArray();
+        Span<int> yShape = stackalloc int[targets.Rank];
+        targets.Shape.CopyTo(yShape);
         yShape[0] = count;
-        var x = _batchX is not null && _batchX.HasShape(xShape) ? _batchX : _batchX = new Tensor<T>(xShape);
-        var y = _batchY is not null && _batchY.HasShape(yShape) ? _batchY : _batchY = new Tensor<T>(yShape);
+        var x = _batchX is not null && _batchX.HasShape(xShape) ? _batchX : _batchX = new Tensor<T>(xShape.ToArray());
+        var y = _batchY is not null && _batchY.HasShape(yShape) ? _batchY : _batchY = new Tensor<T>(yShape.ToArray());
         for (int i = 0; i < count; i++)
         {
             inputs.Data.AsSpan(rows[i] * inPer, inPer).CopyTo(x.Span.Slice(i * inPer, inPer));

@@ -21,12 +21,14 @@ public sealed class ComputeContext : IDisposable
     private readonly Thread?[] _workers;      // [P - 1] helpers; slot 0 is the calling thread
     private readonly Scratch[] _scratch;      // [P] packing buffers per slot
     private readonly Scratch _shared = new(); // a whole packed B, read by every slot
-    private readonly SemaphoreSlim _start = new(0);
-    private readonly ManualResetEventSlim _done = new(false);
+    private readonly AutoResetEvent[] _wakeEvents;  // [P - 1] one per helper, set only when it sleeps
+    private readonly int[] _sleeping;               // [P - 1] 1 while that helper is (about to be) blocked
+    private long _generation;                       // bumped once per parallel run; helpers wait for a change
     private ParallelJob? _job;
     private int _itemCount;
     private int _nextItem;
     private int _pending;
+    private Exception? _failure;              // the first exception an item threw in the current run
     private volatile bool _disposed;
     private readonly object?[] _jobCache = new object?[2]; // a reusable job per element type (float, double)
 
@@ -37,6 +39,9 @@ public sealed class ComputeContext : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDegreeOfParallelism);
         MaxDegreeOfParallelism = maxDegreeOfParallelism;
         _workers = new Thread?[maxDegreeOfParallelism - 1];
+        _wakeEvents = new AutoResetEvent[_workers.Length];
+        for (int i = 0; i < _wakeEvents.Length; i++) _wakeEvents[i] = new AutoResetEvent(false);
+        _sleeping = new int[_workers.Length];
         _scratch = new Scratch[maxDegreeOfParallelism];
         for (int i = 0; i < _scratch.Length; i++) _scratch[i] = new Scratch();
     }
@@ -75,8 +80,7 @@ public sealed class ComputeContext : IDisposable
     {
         Debug.Assert(Monitor.IsEntered(_gate));
         if (itemCount <= 0) return;
-        int helpers = Math.Min(_workers.Length, itemCount - 1);
-        if (helpers == 0)
+        if (_workers.Length == 0 || itemCount == 1)
         {
             for (int i = 0; i < itemCount; i++) job.Execute(i, _scratch[0]);
             return;
@@ -85,12 +89,28 @@ public sealed class ComputeContext : IDisposable
         _job = job;
         _itemCount = itemCount;
         _nextItem = 0;
-        _pending = helpers;
-        _done.Reset();
-        _start.Release(helpers);
-        RunItems(job, 0);
-        _done.Wait();
+        _pending = _workers.Length;
+        _failure = null;
+        Wake();
+        try
+        {
+            RunItems(job, 0);
+        }
+        catch (Exception e)
+        {
+            _failure ??= e;
+            Volatile.Write(ref _nextItem, int.MaxValue / 2); // hand out no more items
+        }
+        // The helpers are at most one item behind: spin (yielding, never sleeping) rather than block,
+        // which is faster here and allocates nothing.
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
         _job = null;
+        if (_failure is { } failure)
+        {
+            _failure = null;
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
     }
 
     private void RunItems(ParallelJob job, int slot)
@@ -104,22 +124,66 @@ public sealed class ComputeContext : IDisposable
     {
         for (int i = 0; i < _workers.Length; i++)
         {
-            if (_workers[i] is not null) continue;
-            int slot = i + 1;
-            var thread = new Thread(() => WorkerLoop(slot)) { IsBackground = true, Name = $"Carry compute {slot}" };
-            _workers[i] = thread;
-            thread.Start();
+            if (_workers[i] is null) StartWorker(i);
         }
     }
 
-    private void WorkerLoop(int slot)
+    // Apart from EnsureWorkers so that its closure is allocated only when a thread starts.
+    private void StartWorker(int index)
+    {
+        int slot = index + 1;
+        long generation = Volatile.Read(ref _generation); // the run about to be posted is newer than this
+        var thread = new Thread(() => WorkerLoop(slot, generation)) { IsBackground = true, Name = $"Carry compute {slot}" };
+        _workers[index] = thread;
+        thread.Start();
+    }
+
+    /// <summary>How long an idle worker spins for the next run before it blocks (the gap between two step products is shorter).</summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 2000; // 0.5 ms
+
+    private void Wake()
+    {
+        Interlocked.Increment(ref _generation);
+        for (int i = 0; i < _sleeping.Length; i++)
+        {
+            if (Volatile.Read(ref _sleeping[i]) != 0) _wakeEvents[i].Set();
+        }
+    }
+
+    private void WorkerLoop(int slot, long seen)
     {
         while (true)
         {
-            _start.Wait();
+            // Spin briefly (no allocation, no kernel call), then block until the generation moves.
+            long spinStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _generation) == seen)
+            {
+                if (System.Diagnostics.Stopwatch.GetTimestamp() - spinStart < SpinTicks)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                    continue;
+                }
+                // Announce the sleep before the last look at the generation (Wake reads them in the
+                // opposite order), so a run posted in between is never missed.
+                Interlocked.Exchange(ref _sleeping[slot - 1], 1);
+                if (Volatile.Read(ref _generation) == seen) _wakeEvents[slot - 1].WaitOne();
+                Interlocked.Exchange(ref _sleeping[slot - 1], 0);
+                spinStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+            seen = Volatile.Read(ref _generation);
             if (_disposed) return;
-            RunItems(_job!, slot);
-            if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+            try
+            {
+                RunItems(_job!, slot);
+            }
+            catch (Exception e)
+            {
+                // Rethrown on the calling thread once every helper has stopped.
+                Interlocked.CompareExchange(ref _failure, e, null);
+                Volatile.Write(ref _nextItem, int.MaxValue / 2);
+            }
+            Interlocked.Decrement(ref _pending);
         }
     }
 
@@ -130,13 +194,12 @@ public sealed class ComputeContext : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            if (_workers.Length > 0) _start.Release(_workers.Length);
+            Wake();
             foreach (var w in _workers) w?.Join();
+            foreach (var e in _wakeEvents) e.Dispose();
             foreach (var s in _scratch) s.Dispose();
             _shared.Dispose();
         }
-        _start.Dispose();
-        _done.Dispose();
     }
 
     /// <summary>Per-thread packing buffers, 64-byte aligned native memory that grows on demand.</summary>

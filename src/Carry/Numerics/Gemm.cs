@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Carry.Numerics;
 
@@ -64,6 +66,7 @@ public static class Gemm
             if (!accumulate) ClearRows(c, m, n, ldc);
             return;
         }
+        if (n == 1 && TryMatrixVector(transA, transB, m, k, a, lda, b, ldb, c, ldc, accumulate)) return;
         if ((long)m * n * k >= GemmKernel.DirectThreshold && GemmKernel.Serves<T>() && GemmKernel.IsSupported)
         {
             GemmKernel.Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB);
@@ -105,18 +108,75 @@ public static class Gemm
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Sizes were validated by the caller, so the loops below index through references
+        // without bounds checks; the arithmetic is spelled out in each comment.
         if (!accumulate) ClearRows(c, m, n, ldc);
-        if (!transB)
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        if (!transB && transA && n < Vector<T>.Count && m >= Vector<T>.Count && Vector.IsHardwareAccelerated)
         {
-            // C[i,:] += A(i,p) * B[p,:] — rows of B are contiguous.
+            NarrowTransposedA(m, n, k, ref a0, lda, ref b0, ldb, ref c0, ldc);
+        }
+        else if (!transB)
+        {
+            // C[i,:] += A(i,p) * B[p,:] — rows of B are contiguous. Each element is
+            // c + a_i0 b_0j + a_i1 b_1j + ... in order, products and sums rounded apart; a block of
+            // C's row stays in a register across p.
+            nint strideAi = transA ? 1 : lda, strideAp = transA ? lda : 1;
             for (int i = 0; i < m; i++)
             {
-                Span<T> cRow = c.Slice(i * ldc, n);
-                for (int p = 0; p < k; p++)
+                ref T cRow = ref Unsafe.Add(ref c0, (nint)i * ldc);
+                ref T aRow = ref Unsafe.Add(ref a0, i * strideAi);
+                int j = 0;
+                if (Vector.IsHardwareAccelerated)
                 {
-                    T av = transA ? a[(p * lda) + i] : a[(i * lda) + p];
-                    if (av == T.Zero) continue;
-                    AxpyRow(av, b.Slice(p * ldb, n), cRow);
+                    int w = Vector<T>.Count;
+                    // Four independent accumulators (16 floats of C's row, or 16 doubles) hide the add latency.
+                    for (; j <= n - (4 * w); j += 4 * w)
+                    {
+                        var acc0 = Vector.LoadUnsafe(ref cRow, (nuint)j);
+                        var acc1 = Vector.LoadUnsafe(ref cRow, (nuint)(j + w));
+                        var acc2 = Vector.LoadUnsafe(ref cRow, (nuint)(j + (2 * w)));
+                        var acc3 = Vector.LoadUnsafe(ref cRow, (nuint)(j + (3 * w)));
+                        for (int p = 0; p < k; p++)
+                        {
+                            T av = Unsafe.Add(ref aRow, p * strideAp);
+                            if (av == T.Zero) continue;
+                            var va = new Vector<T>(av);
+                            ref T bRow = ref Unsafe.Add(ref b0, ((nint)p * ldb) + j);
+                            acc0 += va * Vector.LoadUnsafe(ref bRow);
+                            acc1 += va * Vector.LoadUnsafe(ref bRow, (nuint)w);
+                            acc2 += va * Vector.LoadUnsafe(ref bRow, (nuint)(2 * w));
+                            acc3 += va * Vector.LoadUnsafe(ref bRow, (nuint)(3 * w));
+                        }
+                        acc0.StoreUnsafe(ref cRow, (nuint)j);
+                        acc1.StoreUnsafe(ref cRow, (nuint)(j + w));
+                        acc2.StoreUnsafe(ref cRow, (nuint)(j + (2 * w)));
+                        acc3.StoreUnsafe(ref cRow, (nuint)(j + (3 * w)));
+                    }
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                    {
+                        var acc = Vector.LoadUnsafe(ref cRow, (nuint)j);
+                        for (int p = 0; p < k; p++)
+                        {
+                            T av = Unsafe.Add(ref aRow, p * strideAp);
+                            if (av == T.Zero) continue;
+                            acc += new Vector<T>(av) * Vector.LoadUnsafe(ref b0, (nuint)(((nint)p * ldb) + j));
+                        }
+                        acc.StoreUnsafe(ref cRow, (nuint)j);
+                    }
+                }
+                for (; j < n; j++)
+                {
+                    T sum = Unsafe.Add(ref cRow, j);
+                    for (int p = 0; p < k; p++)
+                    {
+                        T av = Unsafe.Add(ref aRow, p * strideAp);
+                        if (av == T.Zero) continue;
+                        sum += av * Unsafe.Add(ref b0, ((nint)p * ldb) + j);
+                    }
+                    Unsafe.Add(ref cRow, j) = sum;
                 }
             }
         }
@@ -125,10 +185,10 @@ public static class Gemm
             // C[i,j] += dot(A[i,:], B[j,:]) — both rows contiguous.
             for (int i = 0; i < m; i++)
             {
-                ReadOnlySpan<T> aRow = a.Slice(i * lda, k);
+                ref T aRow = ref Unsafe.Add(ref a0, (nint)i * lda);
                 for (int j = 0; j < n; j++)
                 {
-                    c[(i * ldc) + j] += Dot(aRow, b.Slice(j * ldb, k));
+                    Unsafe.Add(ref c0, ((nint)i * ldc) + j) += Dot(ref aRow, ref Unsafe.Add(ref b0, (nint)j * ldb), k);
                 }
             }
         }
@@ -145,6 +205,81 @@ public static class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <c>C += Aᵀ·B</c> with fewer columns than a vector (a weight gradient of a narrow input):
+    /// vectorised down C's columns, where Aᵀ's rows are contiguous, with the same element-wise
+    /// arithmetic as the row loop (<c>c + a_i0 b_0j + ...</c>, zero a's skipped).
+    /// </summary>
+    private static void NarrowTransposedA<T>(int m, int n, int k, ref T a0, int lda, ref T b0, int ldb, ref T c0, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector<T>.Count;
+        Span<T> column = stackalloc T[Vector<T>.Count];
+        for (int j = 0; j < n; j++)
+        {
+            int i = 0;
+            for (; i <= m - w; i += w)
+            {
+                for (int r = 0; r < w; r++) column[r] = Unsafe.Add(ref c0, ((nint)(i + r) * ldc) + j);
+                var acc = new Vector<T>(column);
+                for (int p = 0; p < k; p++)
+                {
+                    var va = Vector.LoadUnsafe(ref a0, (nuint)(((nint)p * lda) + i));
+                    var sum = acc + (va * new Vector<T>(Unsafe.Add(ref b0, ((nint)p * ldb) + j)));
+                    acc = Vector.ConditionalSelect(Vector.Equals(va, Vector<T>.Zero), acc, sum);
+                }
+                acc.CopyTo(column);
+                for (int r = 0; r < w; r++) Unsafe.Add(ref c0, ((nint)(i + r) * ldc) + j) = column[r];
+            }
+            for (; i < m; i++)
+            {
+                T sum = Unsafe.Add(ref c0, ((nint)i * ldc) + j);
+                for (int p = 0; p < k; p++)
+                {
+                    T av = Unsafe.Add(ref a0, ((nint)p * lda) + i);
+                    if (av == T.Zero) continue;
+                    sum += av * Unsafe.Add(ref b0, ((nint)p * ldb) + j);
+                }
+                Unsafe.Add(ref c0, ((nint)i * ldc) + j) = sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One output column (<c>n = 1</c>, e.g. the input gradient of a one-feature sequence): dot
+    /// products over contiguous rows of A, or, for a transposed A, a sum of A's rows scaled by B.
+    /// False when the operands are not laid out for either.
+    /// </summary>
+    private static bool TryMatrixVector<T>(bool transA, bool transB, int m, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!transA && (transB || ldb == 1))
+        {
+            // C[i] (+)= dot(A[i, :], B[:, 0]); B's column is contiguous.
+            ReadOnlySpan<T> column = b[..k];
+            for (int i = 0; i < m; i++)
+            {
+                T dot = Dot(a.Slice(i * lda, k), column);
+                c[i * ldc] = accumulate ? c[i * ldc] + dot : dot;
+            }
+            return true;
+        }
+        if (transA && ldc == 1)
+        {
+            // C[:] (+)= Σ_p B[p, 0] · A[p, :] with A stored [k, m].
+            var cColumn = c[..m];
+            if (!accumulate) cColumn.Clear();
+            for (int p = 0; p < k; p++)
+            {
+                T bv = transB ? b[p] : b[p * ldb];
+                if (bv != T.Zero) AxpyRow(bv, a.Slice(p * lda, m), cColumn);
+            }
+            return true;
+        }
+        return false;
     }
 
     private static void AxpyRow<T>(T alpha, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
@@ -164,18 +299,25 @@ public static class Gemm
 
     private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(y.Length >= x.Length);
+        return Dot(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), x.Length);
+    }
+
+    /// <summary>Σ x_i y_i: lane-wise partial sums over whole vectors, their sum, then the scalar tail in order.</summary>
+    private static T Dot<T>(ref T x, ref T y, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         T sum = T.Zero;
         int i = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        if (Vector.IsHardwareAccelerated && length >= Vector<T>.Count)
         {
             var acc = Vector<T>.Zero;
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+            for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
             {
-                acc += new Vector<T>(x.Slice(i)) * new Vector<T>(y.Slice(i));
+                acc += Vector.LoadUnsafe(ref x, (nuint)i) * Vector.LoadUnsafe(ref y, (nuint)i);
             }
             sum = Vector.Sum(acc);
         }
-        for (; i < x.Length; i++) sum += x[i] * y[i];
+        for (; i < length; i++) sum += Unsafe.Add(ref x, i) * Unsafe.Add(ref y, i);
         return sum;
     }
 

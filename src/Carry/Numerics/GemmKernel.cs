@@ -94,7 +94,9 @@ internal static unsafe class GemmKernel
         if (threads == 1)
         {
             job.SplitColumns = true;
-            job.PartSize = n;
+            job.Parts = 1;
+            job.Tiles = 1;
+            job.Tile = n;
             if (scratch is not null)
             {
                 job.Execute(0, scratch);
@@ -126,10 +128,12 @@ internal static unsafe class GemmKernel
         int tile = splitRows ? mr : nr;
         int extent = splitRows ? m : n;
         int tiles = (extent + tile - 1) / tile;
-        int parts = Math.Min(tiles, threads * 2);
-        job.PartSize = (tiles + parts - 1) / parts * tile;
-        parts = (extent + job.PartSize - 1) / job.PartSize;
-        context.RunAcquired(job, parts);
+        // Parts of near-equal tile counts (item i covers tiles [i·tiles/parts, (i+1)·tiles/parts)),
+        // two per thread so that a core slowed by other work takes fewer.
+        job.Parts = Math.Min(tiles, threads * 2);
+        job.Tiles = tiles;
+        job.Tile = tile;
+        context.RunAcquired(job, job.Parts);
     }
 
     /// <summary>Packs all of op(B) (<c>[k, n]</c>) into <paramref name="dst"/> in the layout <see cref="Blocked"/> reads.</summary>
@@ -150,7 +154,7 @@ internal static unsafe class GemmKernel
     private sealed class GemmJob<T> : ParallelJob where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* A, B, C, PackedB;
-        public int Lda, Ldb, Ldc, M, N, K, PartSize, NPadded, PackChunks;
+        public int Lda, Ldb, Ldc, M, N, K, PartSize, NPadded, PackChunks, Parts, Tiles, Tile;
         public bool TransA, TransB, Accumulate, SplitColumns, Packing;
 
         public override void Execute(int item, ComputeContext.Scratch scratch)
@@ -161,14 +165,15 @@ internal static unsafe class GemmKernel
                 PackB(B, Ldb, TransB, pc, Math.Min(KC, K - pc), jc, Math.Min(PartSize, N - jc), PackedB + ((long)pc * NPadded) + ((long)jc * Math.Min(KC, K - pc)));
                 return;
             }
-            int start = item * PartSize;
+            int start = (int)((long)item * Tiles / Parts) * Tile;
+            int end = (int)((long)(item + 1) * Tiles / Parts) * Tile;
             if (SplitColumns)
             {
-                Blocked(this, 0, M, start, Math.Min(N, start + PartSize), scratch);
+                Blocked(this, 0, M, start, Math.Min(N, end), scratch);
             }
             else
             {
-                Blocked(this, start, Math.Min(M, start + PartSize), 0, N, scratch);
+                Blocked(this, start, Math.Min(M, end), 0, N, scratch);
             }
         }
     }

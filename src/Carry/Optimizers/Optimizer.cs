@@ -142,7 +142,9 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
     public double Dampening { get; }
     public bool Nesterov { get; }
     public override string Name => Nesterov ? "nesterov" : Momentum > 0 ? "momentum" : "sgd";
-    protected override string[] SlotNames => Momentum > 0 ? ["momentum_buffer"] : [];
+    protected override string[] SlotNames => Momentum > 0 ? MomentumSlots : [];
+
+    private static readonly string[] MomentumSlots = ["momentum_buffer"];
 
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
@@ -173,7 +175,9 @@ public sealed class Adagrad<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
 
     public double Epsilon { get; }
     public override string Name => "adagrad";
-    protected override string[] SlotNames => ["sum"];
+    protected override string[] SlotNames => Slots;
+
+    private static readonly string[] Slots = ["sum"];
 
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
@@ -202,7 +206,9 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
     public double Alpha { get; }
     public double Epsilon { get; }
     public override string Name => "rmsprop";
-    protected override string[] SlotNames => ["square_avg"];
+    protected override string[] SlotNames => Slots;
+
+    private static readonly string[] Slots = ["square_avg"];
 
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
@@ -240,7 +246,9 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
     public double Beta2 { get; }
     public double Epsilon { get; }
     public override string Name => "adam";
-    protected override string[] SlotNames => ["exp_avg", "exp_avg_sq"];
+    protected override string[] SlotNames => Slots;
+
+    private static readonly string[] Slots = ["exp_avg", "exp_avg_sq"];
 
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
@@ -249,7 +257,24 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), eps = T.CreateChecked(Epsilon);
         var m = Slot("exp_avg", index);
         var v = Slot("exp_avg_sq", index);
-        for (int i = 0; i < value.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // The same operations in the same order as the scalar loop below, lane by lane
+            // (IEEE sqrt and division are correctly rounded), so the result is bit-identical.
+            Vector<T> vb1 = new(b1), vb2 = new(b2), c1 = new(T.One - b1), c2 = new(T.One - b2);
+            Vector<T> vStep = new(stepSize), vSqrtBc2 = new(sqrtBc2), vEps = new(eps);
+            for (; i <= value.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var g = new Vector<T>(gradient[i..]);
+                var mi = (vb1 * new Vector<T>(m[i..])) + (c1 * g);
+                var vi = (vb2 * new Vector<T>(v[i..])) + (c2 * g * g);
+                mi.CopyTo(m[i..]);
+                vi.CopyTo(v[i..]);
+                (new Vector<T>(value[i..]) - (vStep * mi / ((Vector.SquareRoot(vi) / vSqrtBc2) + vEps))).CopyTo(value[i..]);
+            }
+        }
+        for (; i < value.Length; i++)
         {
             T g = gradient[i];
             m[i] = (b1 * m[i]) + ((T.One - b1) * g);

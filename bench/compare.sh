@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Side-by-side: Carry against its peers on this machine, in one run.
+#   bench/compare.sh [--fast]
+# Runs Carry's quick benchmarks (bench/Carry.Bench -- quick), the article's numpy script, the same
+# network in PyTorch autograd, one Experiment-B epoch in PyTorch (2 threads) and fp32 GEMM through
+# numpy/OpenBLAS; prints one table of figures and ratios and writes docs/performance.md.
+# --fast shortens the peers' runs (fractions, scaled; the table says which).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FAST=0
+[[ "${1:-}" == "--fast" ]] && FAST=1
+PY=/usr/bin/python3
+THREADS=${THREADS:-$(nproc)}
+
+# The peers run on Debian's packages; PyTorch needs OpenBLAS's pthread build, or it falls back to
+# the reference BLAS.
+if ! "$PY" -c 'import numpy, torch' 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+  echo "installing the peers' packages (python3-numpy python3-torch libopenblas0-pthread)..." >&2
+  apt-get update -qq && apt-get install -y -qq python3-numpy python3-torch libopenblas0-pthread python3-threadpoolctl >/dev/null
+fi
+
+OUTDIR=$(mktemp -d)
+trap 'rm -rf "$OUTDIR"' EXIT
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "building Carry.Bench (Release)..." >&2
+dotnet build bench/Carry.Bench -c Release -v quiet -nologo >/dev/null
+BENCH=bench/Carry.Bench/bin/Release/net10.0/Carry.Bench.dll
+
+echo "Carry quick benchmarks ($THREADS threads)..." >&2
+# The epoch first and alone, so that its peak working set is the training's own.
+dotnet "$BENCH" quick --threads "$THREADS" --reps 3 --only epoch | tee "$OUTDIR/carry.txt" >&2
+dotnet "$BENCH" quick --threads "$THREADS" --reps 5 --only gemm,lstm,predict,a | tee -a "$OUTDIR/carry.txt" >&2
+
+if [[ $FAST == 1 ]]; then A_NUMPY=5000; A_TORCH=1000; B_BATCHES=16; else A_NUMPY=50000; A_TORCH=5000; B_BATCHES=64; fi
+echo "numpy/OpenBLAS fp32 GEMM..." >&2
+env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$THREADS" "$PY" bench/peers/gemm_numpy.py | tee "$OUTDIR/numpy_gemm.txt" >&2
+echo "the article's numpy script, $A_NUMPY iterations..." >&2
+env -u OPENBLAS_CORETYPE "$PY" bench/peers/iamtrask_numpy.py "$A_NUMPY" | tee "$OUTDIR/iamtrask_numpy.txt" >&2
+echo "PyTorch autograd, $A_TORCH iterations..." >&2
+env -u OPENBLAS_CORETYPE "$PY" bench/peers/iamtrask_torch.py "$A_TORCH" | tee "$OUTDIR/iamtrask_torch.txt" >&2
+echo "PyTorch LSTM(256), $B_BATCHES batches..." >&2
+env -u OPENBLAS_CORETYPE "$PY" bench/peers/keras_lstm_torch.py "$B_BATCHES" "$THREADS" | tee "$OUTDIR/torch_lstm.txt" >&2
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+CORES=$(nproc)
+export OUTDIR MODEL CORES LOAD_BEFORE LOAD_AFTER THREADS
+"$PY" - <<'PYEOF'
+import datetime, os
+
+out = os.environ["OUTDIR"]
+
+def lines(name):
+    with open(os.path.join(out, name)) as f:
+        return [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+
+carry = {l[0]: float(l[1]) for l in lines("carry.txt")}
+numpy_gemm = {l[0].removeprefix("numpy-gemm "): float(l[1]) for l in lines("numpy_gemm.txt") if l[0].startswith("numpy-gemm ")}
+numpy_gemm_cpu = {l[0].removeprefix("numpy-gemm-cpu "): float(l[1]) for l in lines("numpy_gemm.txt") if l[0].startswith("numpy-gemm-cpu ")}
+a_np = lines("iamtrask_numpy.txt")[0]
+a_th = lines("iamtrask_torch.txt")[0]
+b_th = lines("torch_lstm.txt")[0]
+a_np_s = float(a_np[1]) * 50000 / int(a_np[2])
+a_th_s = float(a_th[1]) * 50000 / int(a_th[2])
+b_th_s = float(b_th[1])
+
+rows = []  # workload, carry, peer name, peer figure, ratio (Carry better when > 1), target
+def row(work, cval, cunit, peer, pval, punit, ratio, target):
+    rows.append((work, f"{cval:.4g} {cunit}", peer, f"{pval:.4g} {punit}", f"{ratio:.2f}×", target))
+
+ca = carry["experiment A 50,000 iterations (double)"]
+row("Experiment A, 50,000 iterations (double)", ca, "s", f"article's numpy script ({a_np[2]} it., scaled)" if int(a_np[2]) != 50000 else "article's numpy script", a_np_s, "s", a_np_s / ca, "≤ 0.1 s; ≥ 290× numpy")
+row("Experiment A, 50,000 iterations (double)", ca, "s", f"PyTorch autograd ({a_th[2]} it., scaled)", a_th_s, "s", a_th_s / ca, "")
+cf = carry["experiment A 50,000 iterations (float)"]
+rows.append(("Experiment A, 50,000 iterations (float)", f"{cf:.4g} s", "", "", "", "≤ 0.05 s"))
+cb = carry["experiment B epoch (65,536 samples)"]
+row("Experiment B, one epoch (LSTM 256, batch 128)", cb, "s", f"PyTorch, {os.environ['THREADS']} threads ({b_th[2]} batches, scaled)", b_th_s, "s", b_th_s / cb, "≤ 20 s; ≥ 4× PyTorch")
+cbc, bthc = carry.get("experiment B epoch CPU time"), float(b_th[3]) if len(b_th) > 3 else None
+if cbc and bthc:
+    row("Experiment B, one epoch, CPU-seconds (all threads)", cbc, "cpu-s", "PyTorch", bthc, "cpu-s", bthc / cbc, "")
+rows.append(("Experiment B, effective rate", f"{carry['experiment B effective']:.4g} GFLOP/s", "PyTorch", f"{65536 * 25.3e6 / b_th_s / 1e9:.4g} GFLOP/s", "", "≥ 83 GFLOP/s"))
+rows.append(("LSTM(256) train step, batch 128", f"{carry['lstm256 train step (batch 128, T 16)']:.4g} ms", "", "", "", ""))
+rows.append(("allocation per LSTM train step", f"{carry['lstm256 train step allocation']:.0f} B", "", "", "", "0 B (BenchmarkDotNet)"))
+rows.append(("peak working set, Experiment B epoch (process)", f"{carry['peak working set (process)']:.0f} MiB", "", "", "", "< 200 MiB"))
+rows.append(("inference, 65,536 pairs (Predict, batch 1024)", f"{carry['experiment B inference (65,536 pairs)']:.4g} s", "", "", "", "≤ 2 s"))
+for key, value in carry.items():
+    if key.startswith("experiment B inference, shared prefixes"):
+        rows.append(("inference, 65,536 pairs (PredictSharingPrefixes)" + (" — same outputs" if "identical: True" in key else " — OUTPUTS DIFFER"), f"{value:.4g} s", "", "", "", "≤ 2 s"))
+for shape, gf in numpy_gemm.items():
+    c = carry.get(f"gemm {shape}")
+    if c is not None:
+        row(f"fp32 GEMM {shape}", c, "GFLOP/s", "numpy/OpenBLAS", gf, "GFLOP/s", c / gf, "")
+    c_cpu, n_cpu = carry.get(f"gemm {shape} per CPU-second"), numpy_gemm_cpu.get(shape)
+    if c_cpu and n_cpu:
+        row(f"fp32 GEMM {shape}, per CPU-second", c_cpu, "GFLOP/cpu-s", "numpy/OpenBLAS", n_cpu, "GFLOP/cpu-s", c_cpu / n_cpu, "")
+
+header = ("workload", "Carry", "peer", "peer's figure", "Carry's advantage", "target")
+widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(6)]
+def fmt(r):
+    return "  ".join(str(v).ljust(w) for v, w in zip(r, widths))
+print(fmt(header))
+print(fmt(["-" * w for w in widths]))
+for r in rows:
+    print(fmt(r))
+
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+md = [
+    "# Performance",
+    "",
+    f"Measured {now} by `bench/compare.sh` on {os.environ['MODEL']}, {os.environ['CORES']} cores; Carry on "
+    f"{os.environ['THREADS']} threads. Load average (1, 5, 15 min) {os.environ['LOAD_BEFORE']} before the run and "
+    f"{os.environ['LOAD_AFTER']} after: with a load above the core count every figure here, Carry's and the peers', "
+    "is slower than on an idle machine, and ratios are the more trustworthy numbers; the rows per "
+    "CPU-second (work done per second of processor time, all threads counted) are the least disturbed "
+    "by other processes, since they do not count the time a thread waits for a core.",
+    "",
+    "Ratios are the peer's time over Carry's (or Carry's rate over the peer's): above 1, Carry is faster. "
+    "Peers run on Debian's python3-numpy and python3-torch with libopenblas0-pthread; where the table says "
+    "scaled, a fraction of the run was timed and scaled to the whole (the PyTorch epoch from its batches, "
+    "the PyTorch Experiment A from its iterations).",
+    "",
+    "| " + " | ".join(header) + " |",
+    "| " + " | ".join("---" for _ in header) + " |",
+]
+md += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
+md += [
+    "",
+    "## How the figures are made",
+    "",
+    "- `bench/compare.sh` (add `--fast` for shorter peer runs) builds bench/Carry.Bench and runs "
+    "`Carry.Bench quick --only epoch` alone (so that its peak working set is the training's own), then "
+    "`--only gemm,lstm,predict,a`, then the peers in bench/peers/. `THREADS=1 bench/compare.sh` runs Carry "
+    "and the PyTorch epoch on one thread.",
+    "- BenchmarkDotNet, with the memory diagnoser: `dotnet run -c Release --project bench/Carry.Bench -- "
+    "--filter '*Gemm*'` (also `*LstmStep*`, `*ExperimentA*`, `*ExperimentB*`).",
+    "- Threads: `new ComputeContext(n)` assigned to `Sequential<T>.Compute` (or a layer's `Compute`, or "
+    "passed to `Gemm.Multiply(context, ...)`); the default, `ComputeContext.Default`, uses every core. "
+    "Results are bit-identical for every thread count.",
+    "- Inference over all pairs uses `Sequential<T>.PredictSharingPrefixes`, which runs each distinct "
+    "input prefix through the recurrent layer once (131,070 states instead of 1,048,576 for 8-bit "
+    "operands) and gives the same outputs as `Predict`.",
+    "",
+    "Experiment B's effective rate counts 25.3 MFLOP per sample (forward and backward), as issue 5 does.",
+    "Carry's figures are Stopwatch medians from `dotnet run -c Release --project bench/Carry.Bench -- quick`; "
+    "the BenchmarkDotNet classes in bench/Carry.Bench (`-- --filter '*'`) measure the same workloads with "
+    "a memory diagnoser.",
+    "",
+]
+os.makedirs("docs", exist_ok=True)
+with open("docs/performance.md", "w") as f:
+    f.write("\n".join(md))
+print("\nwrote docs/performance.md")
+PYEOF
