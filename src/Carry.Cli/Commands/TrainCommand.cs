@@ -58,6 +58,7 @@ public static class TrainCommand
             if (request.EverySteps == 0 && every > 0) request = request with { EverySteps = every };
         }
         var s = settings.Validate();
+        CheckWritable(s.Out);
         var output = Console.Out;
         var model = resume?.Model ?? AdderModels.Build(s);
         if (resume is null) model.Initialize(s.Init, s.Seed);
@@ -214,6 +215,15 @@ public static class TrainCommand
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {completed} epochs in {clock.Elapsed.TotalSeconds:F1} s; saved {what}"));
         return ExitCodes.Success;
+    }
+
+    /// <summary>Fails before any training when the model could not be saved to <paramref name="path"/> afterwards.</summary>
+    private static void CheckWritable(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new UsageException($"--out {path}: is a folder, not a file");
+        string? folder = Path.GetDirectoryName(full);
+        if (folder is not null && !Directory.Exists(folder)) throw new UsageException($"--out {path}: the folder '{folder}' does not exist");
     }
 
     /// <summary>The checkpoint name of the data generator's state.</summary>

@@ -166,6 +166,10 @@ public sealed class SafeTensors
             throw new ModelFormatException(path, $"the header is not valid UTF-8 JSON: {FirstSentence(e.Message)}");
         }
         // The tensors must tile [0, dataLength): sorted by start, each begins where the previous ended.
+        foreach (var t in tensors.Values)
+        {
+            if (t.End > dataLength) throw new ModelFormatException(path, $"tensor '{Clip(t.Name)}' ends at byte {t.End}, past the data section's {dataLength} bytes (truncated?).");
+        }
         long covered = 0;
         foreach (var t in tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
