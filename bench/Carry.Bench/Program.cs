@@ -1,3 +1,9 @@
 using BenchmarkDotNet.Running;
+using Carry.Bench;
 
+if (args.Length > 0 && args[0] == "quick")
+{
+    return QuickBench.Run(args[1..]);
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -49,9 +49,11 @@ public static class CarryCommand
     private static IEnumerable<Command> Verbs() =>
     [
         Commands.TrainCommand.Create(),
+        Commands.AddCommand.Create(),
+        Commands.EvalCommand.Create(),
+        Commands.PredictCommand.Create(),
         Commands.SummaryCommand.Create(),
         Commands.PlotCommand.Create(),
-        Commands.PredictCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

@@ -236,6 +236,19 @@ public sealed class ExperimentBCliTests : IDisposable
     }
 
     [Fact]
+    public void GivenOperandsWiderThanTenBits_WhenTrained_ThenFreshRandomPairsAreDrawnEachEpoch()
+    {
+        string path = PathOf("wide.carry");
+
+        var (code, output, error) = CliRunner.Run("train", "--units", "4", "--epochs", "2", "--bits", "12", "--samples-per-epoch", "256", "--out", path);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("256 random pairs of 12-bit numbers per epoch", output, StringComparison.Ordinal);
+        Assert.Contains("epoch 2/2", output, StringComparison.Ordinal);
+        Assert.Equal(new TaskInfo("concat", 12), ModelFile.Load<float>(path).Metadata.Task);
+    }
+
+    [Fact]
     public void GivenTheFastPreset_WhenItsHelpIsShown_ThenItListsItsFlags()
     {
         var (code, output, _) = CliRunner.Run("train", "--help");

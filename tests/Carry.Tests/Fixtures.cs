@@ -70,7 +70,7 @@ public static class Close
         {
             double e = double.CreateChecked(expected[i]), a = double.CreateChecked(actual[i]);
             double err = Math.Abs(a - e) / Math.Max(1.0, Math.Abs(e));
-            Assert.True(err <= tolerance, $"{what}[{i}]: expected {e:R}, got {a:R} (relative error {err:E2} > {tolerance:E0})");
+            if (!(err <= tolerance)) Assert.Fail($"{what}[{i}]: expected {e:R}, got {a:R} (relative error {err:E2} > {tolerance:E0})");
         }
     }
 

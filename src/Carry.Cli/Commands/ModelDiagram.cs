@@ -182,6 +182,7 @@ internal static class ModelDiagram
             foreach (char c in text)
             {
                 var glyph = BitmapFont.Glyph(c);
+                int drop = BitmapFont.Descends(c) ? 2 * scale : 0;
                 for (int row = 0; row < BitmapFont.GlyphHeight; row++)
                 {
                     for (int col = 0; col < BitmapFont.GlyphWidth; col++)
@@ -189,7 +190,7 @@ internal static class ModelDiagram
                         if ((glyph[row] & (0x10 >> col)) == 0) continue;
                         for (int dy = 0; dy < scale; dy++)
                         {
-                            for (int dx = 0; dx < scale; dx++) Set(x + (col * scale) + dx, y + (row * scale) + dy);
+                            for (int dx = 0; dx < scale; dx++) Set(x + (col * scale) + dx, y + drop + (row * scale) + dy);
                         }
                     }
                 }
@@ -269,7 +270,8 @@ internal static class BitmapFont
     public const int GlyphWidth = 5;
     public const int GlyphHeight = 7;
 
-    // One entry per character from ' ' (32) to '~' (126): seven rows as two hex digits each.
+    // One entry per character from ' ' (32) to '~' (126): seven rows as two hex digits each
+    // (g, p, q, y start at the x-height and are drawn two rows lower; see Descends).
     private static readonly string[] Glyphs =
     [
         "00000000000000", "04040404040004", "0A0A0000000000", "0A0A1F0A1F0A0A", "040F140E051E04", "18190204081303", "0C12140815120D", "04040000000000", // space ! " # $ % & '
@@ -280,13 +282,16 @@ internal static class BitmapFont
         "1111111F111111", "0E04040404040E", "0702020202120C", "11121418141211", "1010101010101F", "111B1515111111", "11111915131111", "0E11111111110E", // H-O
         "1E11111E101010", "0E11111115120D", "1E11111E141211", "0F10100E01011E", "1F040404040404", "1111111111110E", "11111111110A04", "1111111515150A", // P-W
         "11110A040A1111", "1111110A040404", "1F01020408101F", "0E08080808080E", "00100804020100", "0E02020202020E", "040A1100000000", "0000000000001F", // X Y Z [ \ ] ^ _
-        "08040200000000", "00000E010F110F", "1010161911111E", "00000E1010110E", "01010D1311110F", "00000E111F100E", "0609081C080808", "000F11110F010E", // ` a-g
+        "08040200000000", "00000E010F110F", "1010161911111E", "00000E1010110E", "01010D1311110F", "00000E111F100E", "0609081C080808", "0F11110F01110E", // ` a-g
         "10101619111111", "04000C0404040E", "0200060202120C", "10101214181412", "0C04040404040E", "00001A15151111", "00001619111111", "00000E1111110E", // h-o
-        "00001E111E1010", "00000D130F0101", "00001619101010", "00000E100E011E", "08081C08080906", "0000111111130D", "00001111110A04", "0000111115150A", // p-w
-        "0000110A040A11", "000011110F010E", "00001F0204081F", "02040408040402", "04040404040404", "08040402040408", "00000815020000", // x y z { | } ~
+        "1E11111E101010", "0F11110F010101", "00001619101010", "00000E100E011E", "08081C08080906", "0000111111130D", "00001111110A04", "0000111115150A", // p-w
+        "0000110A040A11", "1111110F01110E", "00001F0204081F", "02040408040402", "04040404040404", "08040402040408", "00000815020000", // x y z { | } ~
     ];
 
     private static readonly byte[][] Rows = Glyphs.Select(Parse).ToArray();
+
+    /// <summary>True for g, p, q and y, whose glyphs are drawn two rows lower so that their tails hang below the line.</summary>
+    public static bool Descends(char c) => c is 'g' or 'p' or 'q' or 'y';
 
     /// <summary>The seven rows of <paramref name="c"/>; '?' for characters outside printable ASCII.</summary>
     public static ReadOnlySpan<byte> Glyph(char c) => Rows[c is >= ' ' and <= '~' ? c - ' ' : '?' - ' '];

@@ -23,6 +23,7 @@ public static class TrainCommand
         var generalCheckpoints = new CheckpointFlags();
         generalCheckpoints.AddTo(train);
         train.SetAction(parse => Run(general.Read(parse), "general", generalCheckpoints.Read(parse)));
+        train.Subcommands.Add(IamtraskCommand.Create());
         foreach (var preset in TrainPreset.All)
         {
             var command = new Command(preset.Name, $"{preset.Description} Flags: {preset.Settings.Flags()}.");

@@ -161,5 +161,17 @@ internal sealed record TrainPreset(string Name, string Description, TrainSetting
                 Epochs = 30,
                 UntilPerfect = true,
             }),
+        new("quick", "A 4-bit adder (all 256 pairs exact) in seconds: LSTM(32) -> Dense(5, sigmoid), BCE, Adam(0.01), batch 16.",
+            new TrainSettings
+            {
+                Bits = 4,
+                Hidden = 32,
+                Dropout = 0,
+                Loss = "bce",
+                LearningRate = 0.01,
+                Batch = 16,
+                Epochs = 300,
+                UntilPerfect = true,
+            }),
     ];
 }

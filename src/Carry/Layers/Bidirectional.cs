@@ -27,6 +27,18 @@ public sealed class Bidirectional<T> : RecurrentLayer<T> where T : unmanaged, IF
         _parameters = [.. forward.Parameters, .. Backwards.Parameters];
     }
 
+    /// <inheritdoc />
+    public override ComputeContext Compute
+    {
+        get => base.Compute;
+        set
+        {
+            base.Compute = value;
+            Forwards.Compute = value;
+            Backwards.Compute = value;
+        }
+    }
+
     /// <summary>The forward direction.</summary>
     public RecurrentLayer<T> Forwards { get; }
 

@@ -90,7 +90,7 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         var output = Reuse(ref _output, shape);
         _input = input;
         // output = input · Wᵀ + b   [N, out]
-        Gemm.Multiply(false, true, rows, OutputSize, InputSize, input.Span, InputSize, Weight.Value.Span, InputSize, output.Span, OutputSize, accumulate: false);
+        Gemm.Multiply(Compute, false, true, rows, OutputSize, InputSize, input.Span, InputSize, Weight.Value.Span, InputSize, output.Span, OutputSize, accumulate: false);
         if (Bias is not null) AddBiasRows(output.Span, Bias.Value.Span, rows);
         Activations.Apply(ActivationFunction, output.Span);
         return output;
@@ -106,10 +106,10 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         dOutput.Span.CopyTo(dPre.Span);
         Activations.MultiplyDerivative(ActivationFunction, _output.Span, dPre.Span); // dPre = dy ⊙ f'(y)
         // dW += dPreᵀ · x   [out, N]·[N, in];  db += Σ_rows dPre;  dx = dPre · W   [N, out]·[out, in]
-        Gemm.Multiply(true, false, OutputSize, InputSize, rows, dPre.Span, OutputSize, _input.Span, InputSize, Weight.Gradient.Span, InputSize, accumulate: true);
+        Gemm.Multiply(Compute, true, false, OutputSize, InputSize, rows, dPre.Span, OutputSize, _input.Span, InputSize, Weight.Gradient.Span, InputSize, accumulate: true);
         if (Bias is not null) AccumulateColumnSums(dPre.Span, Bias.Gradient.Span, rows);
         var dInput = Reuse(ref _dInput, _input.Shape.ToArray());
-        Gemm.Multiply(false, false, rows, InputSize, OutputSize, dPre.Span, OutputSize, Weight.Value.Span, InputSize, dInput.Span, InputSize, accumulate: false);
+        Gemm.Multiply(Compute, false, false, rows, InputSize, OutputSize, dPre.Span, OutputSize, Weight.Value.Span, InputSize, dInput.Span, InputSize, accumulate: false);
         return dInput;
     }
 

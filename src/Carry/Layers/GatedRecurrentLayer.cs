@@ -29,6 +29,8 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     private Tensor<T>? _dHidden;    // [B, H] total gradient reaching h_t
     private Tensor<T>? _dHiddenNext;// [B, H] gradient flowing to h_(t-1)
     private Tensor<T>? _dCellNext;  // [B, H] gradient flowing to c_(t-1)
+    private readonly PackedMatrix<T> _packedWeightHhT = new(); // W_hhᵀ [H, GH] packed once per forward
+    private readonly PackedMatrix<T> _packedWeightHh = new();  // W_hh [GH, H] packed once per backward
 
     /// <param name="inputSize">Features per step, I.</param>
     /// <param name="hiddenSize">Hidden units, H (e.g. 16 or 256).</param>
@@ -142,12 +144,16 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         }
 
         // Input projection of every step at once: gates = X·W_ih^T + b_ih (+ b_hh).   [B*T, GH]
-        Gemm.Multiply(false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
+        Gemm.Multiply(Compute, false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
         if (HasBias)
         {
             AddBiasRows(gates.Span, BiasIh!.Value.Span, batch * time);
             if (!SeparateHiddenProjection) AddBiasRows(gates.Span, BiasHh!.Value.Span, batch * time);
         }
+
+        // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
+        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(true, h, gh, WeightHh.Value.Span, h);
+        else _packedWeightHhT.Invalidate();
 
         ReadOnlySpan<T> h0 = (initialState?.Hidden ?? zero).Span;
         ReadOnlySpan<T> c0 = (initialState?.Cell ?? zero).Span;
@@ -170,7 +176,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             if (hiddenProj is not null)
             {
                 var proj = hiddenProj.Span.Slice(t * gh);
-                Gemm.Multiply(false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false);
+                Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
                 if (HasBias)
                 {
                     for (int b = 0; b < batch; b++)
@@ -182,7 +188,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             }
             else
             {
-                Gemm.Multiply(false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, gates.Span.Slice(t * gh), time * gh, accumulate: true);
+                Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, gates.Span.Slice(t * gh), time * gh, accumulate: true, _packedWeightHhT);
             }
             CellForward(batch, time, t);
             tPrev = t;
@@ -231,6 +237,9 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             System.Numerics.Tensors.TensorPrimitives.Add(dHiddenNext.Span, dOutput.Span, dHiddenNext.Span);
         }
 
+        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(false, gh, h, WeightHh.Value.Span, h);
+        else _packedWeightHh.Invalidate();
+
         for (int s = time - 1; s >= 0; s--)
         {
             int t = Reverse ? time - 1 - s : s;
@@ -250,19 +259,19 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             }
             CellBackward(batch, time, t);
             // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H]
-            Gemm.Multiply(false, false, batch, h, gh, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true);
+            Gemm.Multiply(Compute, false, false, batch, h, gh, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
         }
 
         // Weight gradients of all steps as single products.
-        Gemm.Multiply(true, false, gh, inSize, batch * time, dGates.Span, gh, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
-        Gemm.Multiply(true, false, gh, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
+        Gemm.Multiply(Compute, true, false, gh, inSize, batch * time, dGates.Span, gh, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
+        Gemm.Multiply(Compute, true, false, gh, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
         if (HasBias)
         {
             AccumulateColumnSums(dGates.Span, BiasIh!.Gradient.Span, batch * time);
             AccumulateColumnSums(dHiddenProj.Span, BiasHh!.Gradient.Span, batch * time);
         }
         var dInput = Reuse(ref _dInput, batch, time, inSize);
-        Gemm.Multiply(false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
+        Gemm.Multiply(Compute, false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
         return new RecurrentGradient<T>(dInput, new RecurrentState<T>(dHiddenNext, HasCell ? dCellNext : null));
     }
 

@@ -98,7 +98,7 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         var zero = Reuse(ref _zero, batch, o);
         zero.Fill(T.Zero);
         // hidden = X·W_ihᵀ + b_h for every step at once   [B*T, H]
-        Gemm.Multiply(false, true, batch * time, h, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, hidden.Span, h, accumulate: false);
+        Gemm.Multiply(Compute, false, true, batch * time, h, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, hidden.Span, h, accumulate: false);
         if (BiasH is not null) AddBiasRows(hidden.Span, BiasH.Value.Span, batch * time);
         ReadOnlySpan<T> y0 = (initialState?.Hidden ?? zero).Span;
         int tPrev = -1;
@@ -112,10 +112,10 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
             var hStep = hidden.Span.Slice(t * h);
             var yStep = outputs.Span.Slice(t * o);
             // h_t = f(... + y_(t-1)·W_yhᵀ)   [B, O]·[O, H]
-            Gemm.Multiply(false, true, batch, h, o, outPrev.Span.Slice(t * o), time * o, WeightYh.Value.Span, o, hStep, time * h, accumulate: true);
+            Gemm.Multiply(Compute, false, true, batch, h, o, outPrev.Span.Slice(t * o), time * o, WeightYh.Value.Span, o, hStep, time * h, accumulate: true);
             for (int b = 0; b < batch; b++) Activations.Apply(ActivationFunction, hStep.Slice(b * time * h, h));
             // y_t = g(h_t·W_hyᵀ + b_y)   [B, H]·[H, O]
-            Gemm.Multiply(false, true, batch, o, h, hStep, time * h, WeightHy.Value.Span, h, yStep, time * o, accumulate: false);
+            Gemm.Multiply(Compute, false, true, batch, o, h, hStep, time * h, WeightHy.Value.Span, h, yStep, time * o, accumulate: false);
             for (int b = 0; b < batch; b++)
             {
                 var row = yStep.Slice(b * time * o, o);
@@ -161,25 +161,25 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
             }
             // dh_t = dyPre·W_hy   [B, O]·[O, H], then ⊙ f'(h)
             var dHStep = dHidPre.Span.Slice(t * h);
-            Gemm.Multiply(false, false, batch, h, o, dOutPre.Span.Slice(t * o), time * o, WeightHy.Value.Span, h, dHStep, time * h, accumulate: false);
+            Gemm.Multiply(Compute, false, false, batch, h, o, dOutPre.Span.Slice(t * o), time * o, WeightHy.Value.Span, h, dHStep, time * h, accumulate: false);
             for (int b = 0; b < batch; b++)
             {
                 int off = ((b * time) + t) * h;
                 Activations.MultiplyDerivative(ActivationFunction, hidden.Slice(off, h), dHidPre.Span.Slice(off, h));
             }
             // dy_(t-1) = dhPre·W_yh   [B, H]·[H, O]
-            Gemm.Multiply(false, false, batch, o, h, dHStep, time * h, WeightYh.Value.Span, o, dYNext.Span, o, accumulate: false);
+            Gemm.Multiply(Compute, false, false, batch, o, h, dHStep, time * h, WeightYh.Value.Span, o, dYNext.Span, o, accumulate: false);
         }
-        Gemm.Multiply(true, false, o, h, batch * time, dOutPre.Span, o, hidden, h, WeightHy.Gradient.Span, h, accumulate: true);
-        Gemm.Multiply(true, false, h, inSize, batch * time, dHidPre.Span, h, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
-        Gemm.Multiply(true, false, h, o, batch * time, dHidPre.Span, h, _outPrev!.Span, o, WeightYh.Gradient.Span, o, accumulate: true);
+        Gemm.Multiply(Compute, true, false, o, h, batch * time, dOutPre.Span, o, hidden, h, WeightHy.Gradient.Span, h, accumulate: true);
+        Gemm.Multiply(Compute, true, false, h, inSize, batch * time, dHidPre.Span, h, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
+        Gemm.Multiply(Compute, true, false, h, o, batch * time, dHidPre.Span, h, _outPrev!.Span, o, WeightYh.Gradient.Span, o, accumulate: true);
         if (BiasH is not null)
         {
             AccumulateColumnSums(dHidPre.Span, BiasH.Gradient.Span, batch * time);
             AccumulateColumnSums(dOutPre.Span, BiasY!.Gradient.Span, batch * time);
         }
         var dInput = Reuse(ref _dInput, batch, time, inSize);
-        Gemm.Multiply(false, false, batch * time, inSize, h, dHidPre.Span, h, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
+        Gemm.Multiply(Compute, false, false, batch * time, inSize, h, dHidPre.Span, h, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
         return new RecurrentGradient<T>(dInput, new RecurrentState<T>(dYNext));
     }
 

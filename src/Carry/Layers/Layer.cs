@@ -29,6 +29,18 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Draws fresh weights with <paramref name="scheme"/> from <paramref name="random"/>.</summary>
     public abstract void Initialize(Initialization scheme, RandomGenerator random);
 
+    private ComputeContext _compute = ComputeContext.Default;
+
+    /// <summary>
+    /// Threads and buffers for this layer's matrix products (default <see cref="ComputeContext.Default"/>,
+    /// every core). Results do not depend on it. <c>Sequential&lt;T&gt;.Compute</c> sets it on every layer.
+    /// </summary>
+    public virtual ComputeContext Compute
+    {
+        get => _compute;
+        set => _compute = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
     /// <summary>Total number of trainable scalars.</summary>
     public int ParameterCount => Parameters.Sum(p => p.Length);
 

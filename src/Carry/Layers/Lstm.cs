@@ -1,4 +1,5 @@
 using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Carry.Numerics;
 
 namespace Carry.Layers;
@@ -14,6 +15,8 @@ namespace Carry.Layers;
 /// </summary>
 public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private Tensor<T>? _tanhCell; // [B, T, H] tanh c_t, from forward for backward
+
     /// <param name="inputSize">Features per step, I (1 in the Keras experiment).</param>
     /// <param name="hiddenSize">Hidden units, H (256 in the Keras experiment).</param>
     /// <param name="bias">Include biases (default true).</param>
@@ -37,57 +40,94 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     protected override void CellForward(int batch, int time, int t)
     {
         int h = HiddenSize, gh = 4 * h;
+        var tanhCell = Reuse(ref _tanhCell, batch, time, h).Span;
+        Span<T> gates = Gates, cellPrev = CellPrev, cell = Cell, hidden = Hidden;
         for (int b = 0; b < batch; b++)
         {
-            var g = Gates.Slice(At(b, t, time, gh), gh);   // [4H] → activated i, f, g, o
+            var g = gates.Slice(At(b, t, time, gh), gh);   // [4H] pre-activations → activated i, f, g, o
             int o = At(b, t, time, h);
-            var cPrev = CellPrev.Slice(o, h);
-            var c = Cell.Slice(o, h);
-            var hOut = Hidden.Slice(o, h);
-            for (int j = 0; j < h; j++)
+            var ifGates = g[..(2 * h)];
+            var cellGate = g.Slice(2 * h, h);
+            var outGate = g.Slice(3 * h, h);
+            TensorPrimitives.Sigmoid(ifGates, ifGates);                  // i, f = σ
+            TensorPrimitives.Tanh(cellGate, cellGate);                  // g = tanh
+            TensorPrimitives.Sigmoid(outGate, outGate);                 // o = σ
+            var c = cell.Slice(o, h);
+            UpdateCell(g[..h], g.Slice(h, h), cellGate, cellPrev.Slice(o, h), c); // c_t = f ⊙ c_(t-1) + i ⊙ g
+            var tc = tanhCell.Slice(o, h);
+            TensorPrimitives.Tanh(c, tc);                              // tanh c_t, kept for backward
+            TensorPrimitives.Multiply(outGate, tc, hidden.Slice(o, h)); // h_t = o ⊙ tanh c_t
+        }
+    }
+
+    /// <summary><c>c = f ⊙ cPrev + i ⊙ g</c>, each product rounded before the sum, as in the scalar formula.</summary>
+    private static void UpdateCell(ReadOnlySpan<T> i, ReadOnlySpan<T> f, ReadOnlySpan<T> g, ReadOnlySpan<T> cPrev, Span<T> c)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; j <= c.Length - Vector<T>.Count; j += Vector<T>.Count)
             {
-                T ig = Activations.Sigmoid(g[j]);
-                T fg = Activations.Sigmoid(g[h + j]);
-                T cg = T.Tanh(g[(2 * h) + j]);
-                T og = Activations.Sigmoid(g[(3 * h) + j]);
-                g[j] = ig;
-                g[h + j] = fg;
-                g[(2 * h) + j] = cg;
-                g[(3 * h) + j] = og;
-                T cNew = (fg * cPrev[j]) + (ig * cg);
-                c[j] = cNew;
-                hOut[j] = og * T.Tanh(cNew);
+                var cNew = (new Vector<T>(f[j..]) * new Vector<T>(cPrev[j..])) + (new Vector<T>(i[j..]) * new Vector<T>(g[j..]));
+                cNew.CopyTo(c[j..]);
             }
         }
+        for (; j < c.Length; j++) c[j] = (f[j] * cPrev[j]) + (i[j] * g[j]);
     }
 
     /// <inheritdoc />
     protected override void CellBackward(int batch, int time, int t)
     {
         int h = HiddenSize, gh = 4 * h;
+        Span<T> gates = Gates, dGates = DGates, cellPrev = CellPrev, dHidden = DHidden, dCellNext = DCellNext;
+        Span<T> tanhCell = _tanhCell!.Span;
         for (int b = 0; b < batch; b++)
         {
-            var g = Gates.Slice(At(b, t, time, gh), gh);
-            var dg = DGates.Slice(At(b, t, time, gh), gh);
+            var g = gates.Slice(At(b, t, time, gh), gh);
+            var dg = dGates.Slice(At(b, t, time, gh), gh);
             int o = At(b, t, time, h);
-            var cPrev = CellPrev.Slice(o, h);
-            var c = Cell.Slice(o, h);
-            var dh = DHidden.Slice(b * h, h);
-            var dcNext = DCellNext.Slice(b * h, h); // in: dL/dc_t from later steps; out: dL/dc_(t-1)
-            for (int j = 0; j < h; j++)
-            {
-                T ig = g[j], fg = g[h + j], cg = g[(2 * h) + j], og = g[(3 * h) + j];
-                T tc = T.Tanh(c[j]);
-                T dOut = dh[j] * tc;                                       // ∂h/∂o = tanh c
-                T dc = dcNext[j] + (dh[j] * og * (T.One - (tc * tc)));     // ∂h/∂c = o (1 - tanh² c)
-                dg[j] = dc * cg * ig * (T.One - ig);                       // i: σ'
-                dg[h + j] = dc * cPrev[j] * fg * (T.One - fg);             // f: σ'
-                dg[(2 * h) + j] = dc * ig * (T.One - (cg * cg));           // g: tanh'
-                dg[(3 * h) + j] = dOut * og * (T.One - og);                // o: σ'
-                dcNext[j] = dc * fg;                                       // ∂c_t/∂c_(t-1) = f
-            }
+            // dcNext in: dL/dc_t from later steps; out: dL/dc_(t-1).
+            CellBackwardRow(g, dg, cellPrev.Slice(o, h), tanhCell.Slice(o, h), dHidden.Slice(b * h, h), dCellNext.Slice(b * h, h), h);
         }
         DHiddenNext.Clear();
+    }
+
+    /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative.</summary>
+    private static void CellBackwardRow(ReadOnlySpan<T> g, Span<T> dg, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dcNext, int h)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<T>.One;
+            for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var ig = new Vector<T>(g[j..]);
+                var fg = new Vector<T>(g[(h + j)..]);
+                var cg = new Vector<T>(g[((2 * h) + j)..]);
+                var og = new Vector<T>(g[((3 * h) + j)..]);
+                var tc = new Vector<T>(tanhC[j..]);
+                var dhv = new Vector<T>(dh[j..]);
+                var dOut = dhv * tc;
+                var dc = new Vector<T>(dcNext[j..]) + (dhv * og * (one - (tc * tc)));
+                (dc * cg * ig * (one - ig)).CopyTo(dg[j..]);
+                (dc * new Vector<T>(cPrev[j..]) * fg * (one - fg)).CopyTo(dg[(h + j)..]);
+                (dc * ig * (one - (cg * cg))).CopyTo(dg[((2 * h) + j)..]);
+                (dOut * og * (one - og)).CopyTo(dg[((3 * h) + j)..]);
+                (dc * fg).CopyTo(dcNext[j..]);
+            }
+        }
+        for (; j < h; j++)
+        {
+            T ig = g[j], fg = g[h + j], cg = g[(2 * h) + j], og = g[(3 * h) + j];
+            T tc = tanhC[j];
+            T dOut = dh[j] * tc;                                       // ∂h/∂o = tanh c
+            T dc = dcNext[j] + (dh[j] * og * (T.One - (tc * tc)));     // ∂h/∂c = o (1 - tanh² c)
+            dg[j] = dc * cg * ig * (T.One - ig);                       // i: σ'
+            dg[h + j] = dc * cPrev[j] * fg * (T.One - fg);             // f: σ'
+            dg[(2 * h) + j] = dc * ig * (T.One - (cg * cg));           // g: tanh'
+            dg[(3 * h) + j] = dOut * og * (T.One - og);                // o: σ'
+            dcNext[j] = dc * fg;                                       // ∂c_t/∂c_(t-1) = f
+        }
     }
 
     /// <inheritdoc />

@@ -66,7 +66,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     {
         if (inputShape.Length != 2 || inputShape[1] != InputSize)
         {
-            throw new ArgumentException($"{GetType().Name} expects per-sample input [time, {InputSize}], got {Tensor<T>.ShapeText(inputShape)}.", nameof(inputShape));
+            throw new ArgumentException($"{GetType().Name.Split('`')[0]} expects per-sample input [time, {InputSize}], got {Tensor<T>.ShapeText(inputShape)}.", nameof(inputShape));
         }
         return ReturnSequences ? [inputShape[0], OutputSize] : [OutputSize];
     }

@@ -20,11 +20,29 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private Parameter<T>[]? _flat;
     private Tensor<T>? _dLoss;
     private Tensor<T>? _batchX, _batchY;
+    private int[]? _checkedSampleShape; // per-sample input shape TrainStep last validated
 
     /// <summary>Creates a model from <paramref name="layers"/>.</summary>
     public Sequential(params Layer<T>[] layers)
     {
         foreach (var layer in layers) Add(layer);
+    }
+
+    private ComputeContext _compute = ComputeContext.Default;
+
+    /// <summary>
+    /// Threads and buffers every layer's matrix products use (default <see cref="ComputeContext.Default"/>,
+    /// every core; <c>new ComputeContext(1)</c> for one thread). Setting it sets it on every layer,
+    /// and layers added later inherit it. Results do not depend on the thread count.
+    /// </summary>
+    public ComputeContext Compute
+    {
+        get => _compute;
+        set
+        {
+            _compute = value ?? throw new ArgumentNullException(nameof(value));
+            foreach (var layer in _layers) layer.Compute = value;
+        }
     }
 
     /// <summary>The layers in order.</summary>
@@ -41,8 +59,10 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
         _layers.Add(layer);
+        if (!ReferenceEquals(_compute, ComputeContext.Default)) layer.Compute = _compute;
         _named = null;
         _flat = null;
+        _checkedSampleShape = null;
         return this;
     }
 
@@ -124,6 +144,13 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     public T TrainStep(Tensor<T> inputs, Tensor<T> targets, double clipValue = 0, double clipNorm = 0)
     {
         if (Loss is null || Optimizer is null) throw new InvalidOperationException("Compile the model with a loss and an optimizer first.");
+        ArgumentNullException.ThrowIfNull(inputs);
+        Check.NonEmptyBatch(inputs, nameof(inputs));
+        if (_checkedSampleShape is null || !inputs.Shape[1..].SequenceEqual(_checkedSampleShape))
+        {
+            BatchOutputShape(inputs); // once per per-sample shape, so a steady-state step allocates nothing
+            _checkedSampleShape = inputs.Shape[1..].ToArray();
+        }
         ZeroGradients();
         var prediction = Forward(inputs, training: true);
         CheckTargets(prediction, targets);
@@ -153,12 +180,11 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (Loss is null || Optimizer is null) throw new InvalidOperationException("Compile the model with a loss and an optimizer first.");
-        Check.NonEmptyBatch(inputs, nameof(inputs));
+        int[] expected = BatchOutputShape(inputs);
         if (targets.Rank == 0 || targets.Dim(0) != inputs.Dim(0))
         {
             throw new ArgumentException($"targets has shape {targets.ShapeString} but inputs has {inputs.Dim(0)} samples ({inputs.ShapeString}).", nameof(targets));
         }
-        int[] expected = [inputs.Dim(0), .. OutputShape(inputs.Shape[1..])];
         Check.Shape(targets, expected, nameof(targets));
 
         callbacks ??= [];
@@ -215,9 +241,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        Check.NonEmptyBatch(inputs, nameof(inputs));
         int n = inputs.Dim(0);
-        int[] outShape = [n, .. OutputShape(inputs.Shape[1..])];
+        int[] outShape = BatchOutputShape(inputs);
         var result = new Tensor<T>(outShape);
         int inPer = inputs.Length / n, outPer = result.Length / n;
         for (int start = 0; start < n; start += batchSize)
@@ -252,6 +277,32 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (all) exact++;
         }
         return new Evaluation(loss, (double)exact / n, (double)bits / (n * per));
+    }
+
+    /// <summary>
+    /// Validates a batch of model inputs at the public boundary (<c>inputs</c> of Fit, Predict,
+    /// TrainStep) and returns the batch output shape, so that a wrong feature count is reported
+    /// against <c>inputs</c> with its shape, not as a layer's internal <c>inputShape</c>.
+    /// </summary>
+    private int[] BatchOutputShape(Tensor<T> inputs)
+    {
+        if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers.");
+        if (inputs.Rank < 2) throw new ArgumentException($"inputs must be batch-first, [batch, ...], but has shape {inputs.ShapeString}.", nameof(inputs));
+        Check.NonEmptyBatch(inputs, nameof(inputs));
+        int[] shape = inputs.Shape[1..].ToArray();
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            try
+            {
+                shape = _layers[i].OutputShape(shape);
+            }
+            catch (ArgumentException e)
+            {
+                string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+                throw new ArgumentException($"inputs has shape {inputs.ShapeString}, which layer {i} ({_layers[i].Spec.Kind}) cannot take: {reason}", nameof(inputs), e);
+            }
+        }
+        return [inputs.Dim(0), .. shape];
     }
 
     private static bool IsPermutation(ReadOnlySpan<int> order, int n)

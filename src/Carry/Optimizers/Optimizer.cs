@@ -86,10 +86,21 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 list = [];
                 _slots[name] = list;
             }
-            if (list.Count == parameters.Count) continue;
+            if (SameLayout(list, parameters)) continue;
+            // A different parameter list (count or sizes): fresh state, as for a first step.
             list.Clear();
             foreach (var p in parameters) list.Add(new T[p.Length]);
         }
+    }
+
+    private static bool SameLayout(List<T[]> slots, IReadOnlyList<Parameter<T>> parameters)
+    {
+        if (slots.Count != parameters.Count) return false;
+        for (int i = 0; i < slots.Count; i++)
+        {
+            if (slots[i].Length != parameters[i].Length) return false;
+        }
+        return true;
     }
 
     /// <summary>Creates an optimizer by name: <c>sgd</c>, <c>momentum</c>, <c>nesterov</c>, <c>adagrad</c>, <c>rmsprop</c>, <c>adam</c>.</summary>
