@@ -85,7 +85,8 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
 
         using (var process = Start([.. RunFlags, "--out", resumed, "--checkpoint", checkpoint, "--checkpoint-every", "5"]))
         {
-            WaitForCheckpoint(process, checkpoint, p => p.Epoch >= 1 && p.Step > 0);
+            // Mid-epoch and well before the epoch's end, so the kill lands before the next epoch-end save.
+            WaitForCheckpoint(process, checkpoint, p => p.Epoch == 1 && p.Step is > 0 and < 90);
             process.Kill(); // SIGKILL: no handler runs, nothing is flushed
             process.WaitForExit();
             Assert.Equal(137, process.ExitCode);
@@ -157,6 +158,7 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
     [InlineData("--checkpoint-every must be 0 or more steps, not -1", "--checkpoint", "c.ckpt", "--checkpoint-every", "-1")]
     [InlineData("--checkpoint-every needs --checkpoint FILE", "--checkpoint-every", "5")]
     [InlineData("the folder", "--checkpoint", "no/such/folder/c.ckpt")]
+    [InlineData("--checkpoint and --out are the same file", "--checkpoint", "SAME")]
     [InlineData("no such checkpoint file", "--resume", "missing.ckpt")]
     [InlineData("drop --epochs", "--resume", "EXISTING", "--epochs", "5")]
     [InlineData("too short for a safetensors header", "--resume", "EMPTY")]
@@ -178,6 +180,7 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
             "EMPTY" => PathOf("empty.ckpt"),
             "MODEL" => PathOf("m.carry"),
             "NAN" => PathOf("nan.ckpt"),
+            "SAME" => PathOf("n.carry"),
             "c.ckpt" or "missing.ckpt" or "no/such/folder/c.ckpt" => PathOf(f),
             _ => f,
         }).ToArray();

@@ -60,6 +60,10 @@ public static class TrainCommand
         }
         var s = settings.Validate();
         CheckWritable(s.Out);
+        if (request.Path is not null && Path.GetFullPath(request.Path) == Path.GetFullPath(s.Out))
+        {
+            throw new UsageException($"--checkpoint and --out are the same file ({s.Out}); give the checkpoint its own name");
+        }
         var output = Console.Out;
         var model = resume?.Model ?? AdderModels.Build(s);
         if (resume is null) model.Initialize(s.Init, s.Seed);
