@@ -137,6 +137,37 @@ public sealed class ReliabilityCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void GivenARunCancelledBeforeItsFirstStep_WhenResumedFromTheStartCheckpoint_ThenTheFinalModelIsByteIdentical()
+    {
+        var (expected, _) = Straight();
+        var (x, y) = Data();
+        var model = NewModel();
+        var shuffler = new RandomGenerator(3);
+        string path = Path.Combine(_dir, "run.ckpt");
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel(); // Ctrl-C before anything ran
+        var checkpoints = new CheckpointCallback<float>(path, model, shuffler, Settings);
+        Assert.Null(checkpoints.Position.Order);
+        Assert.True(model.Fit(x, y, Options(cancel.Token), [checkpoints], shuffler).Cancelled);
+        Assert.Null(checkpoints.Position.Order);
+        Assert.True(checkpoints.Save());
+        Assert.Null(Checkpoint.Load<float>(path).Position.Order);
+
+        var (actual, _, _) = Resume(path);
+        Assert.Equal(expected, actual);
+        Assert.Equal(expected, ModelFile.ToBytes(RunFrom(TrainingPosition.Start), new ModelMetadata()));
+    }
+
+    /// <summary>Trains a fresh model from <paramref name="position"/> via <see cref="TrainingPosition.Continue"/>.</summary>
+    private static Sequential<float> RunFrom(TrainingPosition position)
+    {
+        var (x, y) = Data();
+        var model = NewModel();
+        model.Fit(x, y, position.Continue(Options()), shuffler: new RandomGenerator(3));
+        return model;
+    }
+
+    [Fact]
     public void GivenACheckpoint_WhenTruncatedAtEveryOffset_ThenEveryLoadThrowsModelFormatException()
     {
         var (x, y) = Data();

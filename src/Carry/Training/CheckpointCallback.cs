@@ -51,7 +51,7 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
         _saveAtEpochEnd = saveAtEpochEnd;
         start ??= TrainingPosition.Start;
         (_epoch, _step, _lossSum) = (start.Epoch, start.Step, start.LossSum);
-        _order = start.Order;
+        _order = start.Order is { } order ? new ReadOnlyMemory<int>(order) : (ReadOnlyMemory<int>?)null; // spelt out: a bare null would convert to empty memory
     }
 
     /// <summary>The checkpoint file.</summary>
