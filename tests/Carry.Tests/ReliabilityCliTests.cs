@@ -14,10 +14,16 @@ namespace Carry.Tests;
 public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDisposable
 {
     // 1,024 pairs of 5-bit numbers, batch 8: 128 steps an epoch, about a second on the test machine.
-    private static readonly string[] RunFlags =
+    private static readonly string[] RunFlags = Flags(5);
+
+    /// <summary>
+    /// A small run at <paramref name="bits"/>: all 1,024 pairs at 5 bits; above 10 bits, 1,024
+    /// fresh random pairs every epoch (so the data generator's state must survive too).
+    /// </summary>
+    private static string[] Flags(int bits) =>
     [
-        "train", "--cell", "lstm", "--units", "12", "--bits", "5", "--epochs", "3", "--batch", "8",
-        "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.01", "--seed", "7",
+        "train", "--cell", "lstm", "--units", "12", "--bits", bits.ToString(System.Globalization.CultureInfo.InvariantCulture), "--samples-per-epoch", "1024",
+        "--epochs", "3", "--batch", "8", "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.01", "--seed", "7",
     ];
 
     private readonly string _dir = Directory.CreateTempSubdirectory("carry-rel-cli-").FullName;
@@ -76,14 +82,16 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
         throw new TimeoutException("no checkpoint appeared");
     }
 
-    [Fact]
-    public void GivenATrainingProcessKilledWithSigkillMidEpoch_WhenResumed_ThenTheFinalModelMatchesAnUninterruptedRun()
+    [Theory]
+    [InlineData(5)]  // all pairs
+    [InlineData(11)] // fresh random pairs each epoch
+    public void GivenATrainingProcessKilledWithSigkillMidEpoch_WhenResumed_ThenTheFinalModelMatchesAnUninterruptedRun(int bits)
     {
         string straight = PathOf("straight.carry"), resumed = PathOf("resumed.carry"), checkpoint = PathOf("run.ckpt");
-        var (code, _, error) = RunChild([.. RunFlags, "--out", straight]);
+        var (code, _, error) = RunChild([.. Flags(bits), "--out", straight]);
         Assert.True(code == 0, error);
 
-        using (var process = Start([.. RunFlags, "--out", resumed, "--checkpoint", checkpoint, "--checkpoint-every", "5"]))
+        using (var process = Start([.. Flags(bits), "--out", resumed, "--checkpoint", checkpoint, "--checkpoint-every", "5"]))
         {
             // Mid-epoch and well before the epoch's end, so the kill lands before the next epoch-end save.
             WaitForCheckpoint(process, checkpoint, p => p.Epoch == 1 && p.Step is > 0 and < 90);
