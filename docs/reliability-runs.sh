@@ -96,6 +96,7 @@ row "--checkpoint-every -1" "$carry" train --checkpoint c.ckpt --checkpoint-ever
 row "--checkpoint-every 5 alone" "$carry" train --checkpoint-every 5
 row "--checkpoint into a missing folder" "$carry" train --checkpoint no/such/c.ckpt
 row "--checkpoint a folder" "$carry" train --checkpoint folder.carry
+row "--checkpoint the same file as --out" "$carry" train --out x.carry --checkpoint x.carry
 
 echo "## Other flags and numbers"
 row "--epochs 0" "$carry" train --epochs 0
