@@ -126,18 +126,20 @@ public sealed class SafeTensors
         long dataLength = length - dataOffset;
         var tensors = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        bool sawMetadata = false;
         try
         {
             using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, "the header is not a JSON object.");
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
-                if (tensors.ContainsKey(prop.Name) || (prop.Name == "__metadata__" && metadata.Count > 0))
+                if (tensors.ContainsKey(prop.Name) || (prop.Name == "__metadata__" && sawMetadata))
                 {
                     throw new ModelFormatException(path, $"the header names '{Clip(prop.Name)}' twice.");
                 }
                 if (prop.Name == "__metadata__")
                 {
+                    sawMetadata = true;
                     if (prop.Value.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, "__metadata__ is not an object of strings.");
                     foreach (var m in prop.Value.EnumerateObject())
                     {
