@@ -137,6 +137,37 @@ public sealed class ReliabilityCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void GivenARunCancelledBeforeItsFirstStep_WhenResumedFromTheStartCheckpoint_ThenTheFinalModelIsByteIdentical()
+    {
+        var (expected, _) = Straight();
+        var (x, y) = Data();
+        var model = NewModel();
+        var shuffler = new RandomGenerator(3);
+        string path = Path.Combine(_dir, "run.ckpt");
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel(); // Ctrl-C before anything ran
+        var checkpoints = new CheckpointCallback<float>(path, model, shuffler, Settings);
+        Assert.Null(checkpoints.Position.Order);
+        Assert.True(model.Fit(x, y, Options(cancel.Token), [checkpoints], shuffler).Cancelled);
+        Assert.Null(checkpoints.Position.Order);
+        Assert.True(checkpoints.Save());
+        Assert.Null(Checkpoint.Load<float>(path).Position.Order);
+
+        var (actual, _, _) = Resume(path);
+        Assert.Equal(expected, actual);
+        Assert.Equal(expected, ModelFile.ToBytes(RunFrom(TrainingPosition.Start), new ModelMetadata()));
+    }
+
+    /// <summary>Trains a fresh model from <paramref name="position"/> via <see cref="TrainingPosition.Continue"/>.</summary>
+    private static Sequential<float> RunFrom(TrainingPosition position)
+    {
+        var (x, y) = Data();
+        var model = NewModel();
+        model.Fit(x, y, position.Continue(Options()), shuffler: new RandomGenerator(3));
+        return model;
+    }
+
+    [Fact]
     public void GivenACheckpoint_WhenTruncatedAtEveryOffset_ThenEveryLoadThrowsModelFormatException()
     {
         var (x, y) = Data();
@@ -157,6 +188,38 @@ public sealed class ReliabilityCheckpointTests : IDisposable
         // A model file is not a checkpoint, and a checkpoint is not a model file.
         Assert.Throws<ModelFormatException>(() => Checkpoint.FromBytes<float>(ModelFile.ToBytes(model, new ModelMetadata())));
         Assert.Contains("not 'carry'", Assert.Throws<ModelFormatException>(() => ModelFile.FromBytes<float>(bytes)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenCallerExtras_WhenACheckpointIsSavedAndLoaded_ThenGeneratorsTensorsStateAndLearningRateComeBack()
+    {
+        var (x, y) = Data();
+        var model = NewModel();
+        var shuffler = new RandomGenerator(3);
+        model.Fit(x, y, Options() with { Epochs = 1 }, shuffler: shuffler);
+        model.Optimizer!.LearningRate = 0.0042;
+        var data = new RandomGenerator(99);
+        data.NextUInt64();
+        float[] best = [1.5f, -2.25f, 3f];
+        string path = Path.Combine(_dir, "extras.ckpt");
+        Checkpoint.Save(path, model, new TrainingPosition(1, 0, null, 0), shuffler, Settings,
+            new ModelMetadata { Task = new TaskInfo("concat", 8) },
+            new CheckpointExtras<float>(new Dictionary<string, RandomGenerator> { ["data"] = data }, new Dictionary<string, float[]> { ["best.0"] = best }, """{"completed":1}"""));
+
+        var loaded = Checkpoint.Load<float>(path);
+        Assert.Equal(data.GetState(), loaded.RandomStates["data"]);
+        Assert.Equal(data.NextUInt64(), loaded.Random("data").NextUInt64());
+        Assert.Equal(best, loaded.ExtraTensors["best.0"]);
+        Assert.Equal("""{"completed":1}""", loaded.State);
+        Assert.Equal(0.0042, loaded.LearningRate);
+        Assert.Equal(new TaskInfo("concat", 8), loaded.Metadata.Task);
+        Assert.Equal(((Dropout<float>)model.Layers[1]).Random.GetState(), ((Dropout<float>)loaded.Model.Layers[1]).Random.GetState());
+        var optimizer = new Adam<float>(0.01);
+        loaded.Model.Compile(model.Loss!, optimizer);
+        loaded.RestoreOptimizer(optimizer);
+        Assert.Equal(0.0042, optimizer.LearningRate);
+        Assert.Equal(model.Optimizer.StepCount, optimizer.StepCount);
+        Assert.Throws<KeyNotFoundException>(() => loaded.Random("nothing"));
     }
 
     [Theory]

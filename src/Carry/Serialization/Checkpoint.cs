@@ -28,7 +28,7 @@ public sealed record TrainingPosition(int Epoch, int Step, int[]? Order, double 
     public FitOptions Continue(FitOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options with { InitialEpoch = Epoch, InitialStep = Step, InitialOrder = Order, InitialLossSum = LossSum };
+        return options with { InitialEpoch = Epoch, InitialStep = Step, InitialOrder = Order is { } order ? new ReadOnlyMemory<int>(order) : (ReadOnlyMemory<int>?)null, InitialLossSum = LossSum };
     }
 }
 

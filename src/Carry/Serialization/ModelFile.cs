@@ -212,7 +212,7 @@ public static class ModelFile
             }
             catch (ArgumentException e)
             {
-                throw new ModelFormatException(path, $"layer {i} of the architecture is not valid: {e.Message}");
+                throw new ModelFormatException(path, $"layer {i} of the architecture is not valid: {Plain(e)}");
             }
         }
         foreach (var name in file.Tensors.Keys)
@@ -241,7 +241,7 @@ public static class ModelFile
             }
             catch (ArgumentException e)
             {
-                throw new ModelFormatException(path, $"layer {i} of the architecture is not valid: {e.Message}");
+                throw new ModelFormatException(path, $"layer {i} of the architecture is not valid: {Plain(e)}");
             }
         }
         try
@@ -251,7 +251,7 @@ public static class ModelFile
         }
         catch (ArgumentException e)
         {
-            throw new ModelFormatException(path, $"the architecture's layers do not fit together: {e.Message}");
+            throw new ModelFormatException(path, $"the architecture's layers do not fit together: {Plain(e)}");
         }
         foreach (var (name, p) in model.Parameters)
         {
@@ -261,6 +261,9 @@ public static class ModelFile
         var metadata = new ModelMetadata { Task = task, DType = dtype ?? "F32", Training = training };
         return new LoadedModel<T>(model, metadata, specs);
     }
+
+    /// <summary>An argument exception's message without .NET's "(Parameter 'x')" suffix.</summary>
+    private static string Plain(ArgumentException e) => e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>Most layers an architecture may have.</summary>
     public const int MaxLayers = 1000;

@@ -126,23 +126,25 @@ public sealed class SafeTensors
         long dataLength = length - dataOffset;
         var tensors = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        bool sawMetadata = false;
         try
         {
             using var doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, "the header is not a JSON object.");
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
-                if (tensors.ContainsKey(prop.Name) || (prop.Name == "__metadata__" && metadata.Count > 0))
+                if (tensors.ContainsKey(prop.Name) || (prop.Name == "__metadata__" && sawMetadata))
                 {
-                    throw new ModelFormatException(path, $"the header names '{prop.Name}' twice.");
+                    throw new ModelFormatException(path, $"the header names '{Clip(prop.Name)}' twice.");
                 }
                 if (prop.Name == "__metadata__")
                 {
+                    sawMetadata = true;
                     if (prop.Value.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, "__metadata__ is not an object of strings.");
                     foreach (var m in prop.Value.EnumerateObject())
                     {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw new ModelFormatException(path, $"__metadata__ '{m.Name}' is not a string.");
-                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw new ModelFormatException(path, $"__metadata__ names '{m.Name}' twice.");
+                        if (m.Value.ValueKind != JsonValueKind.String) throw new ModelFormatException(path, $"__metadata__ '{Clip(m.Name)}' is not a string.");
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw new ModelFormatException(path, $"__metadata__ names '{Clip(m.Name)}' twice.");
                     }
                     continue;
                 }
@@ -166,12 +168,16 @@ public sealed class SafeTensors
             throw new ModelFormatException(path, $"the header is not valid UTF-8 JSON: {FirstSentence(e.Message)}");
         }
         // The tensors must tile [0, dataLength): sorted by start, each begins where the previous ended.
+        foreach (var t in tensors.Values)
+        {
+            if (t.End > dataLength) throw new ModelFormatException(path, $"tensor '{Clip(t.Name)}' ends at byte {t.End}, past the data section's {dataLength} bytes (truncated?).");
+        }
         long covered = 0;
         foreach (var t in tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
-            if (t.Begin < covered) throw new ModelFormatException(path, $"tensor '{t.Name}' overlaps another tensor's bytes (it starts at {t.Begin}, before byte {covered}).");
-            if (t.Begin > covered) throw new ModelFormatException(path, $"the data section has {t.Begin - covered} unused bytes before tensor '{t.Name}'.");
-            if (t.End > dataLength) throw new ModelFormatException(path, $"tensor '{t.Name}' ends at byte {t.End}, past the data section's {dataLength} bytes (truncated?).");
+            if (t.Begin < covered) throw new ModelFormatException(path, $"tensor '{Clip(t.Name)}' overlaps another tensor's bytes (it starts at {t.Begin}, before byte {covered}).");
+            if (t.Begin > covered) throw new ModelFormatException(path, $"the data section has {t.Begin - covered} unused bytes before tensor '{Clip(t.Name)}'.");
+            if (t.End > dataLength) throw new ModelFormatException(path, $"tensor '{Clip(t.Name)}' ends at byte {t.End}, past the data section's {dataLength} bytes (truncated?).");
             covered = t.End;
         }
         if (covered != dataLength) throw new ModelFormatException(path, $"the data section is {dataLength} bytes, but the tensors cover {covered} (trailing bytes).");
@@ -278,37 +284,38 @@ public sealed class SafeTensors
     private static TensorInfo ReadEntry(JsonProperty prop, string path)
     {
         var e = prop.Value;
-        if (e.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"tensor '{prop.Name}' is not described by an object.");
-        if (!e.TryGetProperty("dtype", out var d) || d.ValueKind != JsonValueKind.String) throw new ModelFormatException(path, $"tensor '{prop.Name}' has no dtype.");
+        string name = Clip(prop.Name); // for messages: a hostile header may hold megabyte-long names
+        if (e.ValueKind != JsonValueKind.Object) throw new ModelFormatException(path, $"tensor '{name}' is not described by an object.");
+        if (!e.TryGetProperty("dtype", out var d) || d.ValueKind != JsonValueKind.String) throw new ModelFormatException(path, $"tensor '{name}' has no dtype.");
         string dtype = d.GetString()!;
         int size = dtype switch
         {
             "F32" => 4,
             "F64" => 8,
-            _ => throw new ModelFormatException(path, $"tensor '{prop.Name}' has dtype '{Clip(dtype)}'; Carry reads F32 and F64."),
+            _ => throw new ModelFormatException(path, $"tensor '{name}' has dtype '{Clip(dtype)}'; Carry reads F32 and F64."),
         };
-        if (!e.TryGetProperty("shape", out var s) || s.ValueKind != JsonValueKind.Array) throw new ModelFormatException(path, $"tensor '{prop.Name}' has no shape.");
-        if (s.GetArrayLength() > MaxRank) throw new ModelFormatException(path, $"tensor '{prop.Name}' has {s.GetArrayLength()} dimensions (at most {MaxRank}).");
+        if (!e.TryGetProperty("shape", out var s) || s.ValueKind != JsonValueKind.Array) throw new ModelFormatException(path, $"tensor '{name}' has no shape.");
+        if (s.GetArrayLength() > MaxRank) throw new ModelFormatException(path, $"tensor '{name}' has {s.GetArrayLength()} dimensions (at most {MaxRank}).");
         var shape = new int[s.GetArrayLength()];
         long count = 1;
         for (int i = 0; i < shape.Length; i++)
         {
-            if (s[i].ValueKind != JsonValueKind.Number || !s[i].TryGetInt64(out long dim)) throw new ModelFormatException(path, $"tensor '{prop.Name}' has a dimension that is not an integer.");
-            if (dim < 0 || dim > int.MaxValue) throw new ModelFormatException(path, $"tensor '{prop.Name}' has dimension {dim}.");
+            if (s[i].ValueKind != JsonValueKind.Number || !s[i].TryGetInt64(out long dim)) throw new ModelFormatException(path, $"tensor '{name}' has a dimension that is not an integer.");
+            if (dim < 0 || dim > int.MaxValue) throw new ModelFormatException(path, $"tensor '{name}' has dimension {dim}.");
             shape[i] = (int)dim;
             count *= dim; // both ≤ int.MaxValue after the check below, so no overflow
-            if (count > int.MaxValue) throw new ModelFormatException(path, $"tensor '{prop.Name}' has a shape too large to hold.");
+            if (count > int.MaxValue) throw new ModelFormatException(path, $"tensor '{name}' has a shape too large to hold.");
         }
         if (!e.TryGetProperty("data_offsets", out var o) || o.ValueKind != JsonValueKind.Array || o.GetArrayLength() != 2
             || o[0].ValueKind != JsonValueKind.Number || o[1].ValueKind != JsonValueKind.Number
             || !o[0].TryGetInt64(out long begin) || !o[1].TryGetInt64(out long end))
         {
-            throw new ModelFormatException(path, $"tensor '{prop.Name}' has no integer [begin, end] data_offsets.");
+            throw new ModelFormatException(path, $"tensor '{name}' has no integer [begin, end] data_offsets.");
         }
-        if (begin < 0 || end < begin) throw new ModelFormatException(path, $"tensor '{prop.Name}' has data_offsets [{begin}, {end}].");
+        if (begin < 0 || end < begin) throw new ModelFormatException(path, $"tensor '{name}' has data_offsets [{begin}, {end}].");
         if (end - begin != count * size)
         {
-            throw new ModelFormatException(path, $"tensor '{prop.Name}' spans {end - begin} bytes, but its shape {Numerics.Tensor<float>.ShapeText(shape)} of {dtype} needs {count * size}.");
+            throw new ModelFormatException(path, $"tensor '{name}' spans {end - begin} bytes, but its shape {Numerics.Tensor<float>.ShapeText(shape)} of {dtype} needs {count * size}.");
         }
         return new TensorInfo(prop.Name, dtype, shape, begin, end);
     }

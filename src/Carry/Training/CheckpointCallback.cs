@@ -51,7 +51,7 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
         _saveAtEpochEnd = saveAtEpochEnd;
         start ??= TrainingPosition.Start;
         (_epoch, _step, _lossSum) = (start.Epoch, start.Step, start.LossSum);
-        _order = start.Order;
+        _order = start.Order is { } order ? new ReadOnlyMemory<int>(order) : (ReadOnlyMemory<int>?)null; // spelt out: a bare null would convert to empty memory
     }
 
     /// <summary>The checkpoint file.</summary>
@@ -82,10 +82,32 @@ public sealed class CheckpointCallback<T> : ITrainingCallback where T : unmanage
         if (_saveAtEpochEnd) Save();
     }
 
-    /// <summary>Writes the checkpoint for <see cref="Position"/> now.</summary>
-    public void Save()
+    /// <summary>
+    /// Writes the checkpoint for <see cref="Position"/> now — unless a weight or an optimizer
+    /// moment is NaN or infinite (a step that blew up without a non-finite loss yet), in which
+    /// case the last good checkpoint is kept and false is returned.
+    /// </summary>
+    public bool Save()
     {
+        foreach (var p in _model.ParameterList)
+        {
+            if (!AllFinite(p.Value.Span)) return false;
+        }
+        foreach (var state in _model.Optimizer!.GetState().Values)
+        {
+            if (!AllFinite(state)) return false;
+        }
         Checkpoint.Save(Path, _model, Position, _shuffler, _settings, _metadata, _extras?.Invoke());
         SaveCount++;
+        return true;
+    }
+
+    private static bool AllFinite(ReadOnlySpan<T> values)
+    {
+        foreach (var v in values)
+        {
+            if (!T.IsFinite(v)) return false;
+        }
+        return true;
     }
 }

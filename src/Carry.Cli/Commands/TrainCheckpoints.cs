@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Carry.Serialization;
+
+namespace Carry.Cli.Commands;
+
+/// <summary>What <c>--checkpoint</c>, <c>--checkpoint-every</c> and <c>--resume</c> asked for.</summary>
+/// <param name="Path">Where to write checkpoints; null for none.</param>
+/// <param name="EverySteps">Also write one every this many optimizer steps (0: at epoch ends only).</param>
+/// <param name="Resume">The checkpoint to continue from; null to start a new run.</param>
+internal sealed record CheckpointRequest(string? Path, int EverySteps, string? Resume)
+{
+    /// <summary>No checkpoints, no resume.</summary>
+    public static CheckpointRequest None { get; } = new(null, 0, null);
+}
+
+/// <summary>The checkpoint flags of <c>carry train</c> and its presets, validated.</summary>
+internal sealed class CheckpointFlags
+{
+    private readonly Option<string?> _checkpoint = new("--checkpoint")
+    {
+        Description = "Write a checkpoint (model, optimizer, position, random generators) to this file after every epoch, and on Ctrl-C.",
+    };
+
+    private readonly Option<int> _every = new("--checkpoint-every")
+    {
+        Description = "Also write the checkpoint every N optimizer steps (needs --checkpoint; 0: epoch ends only).",
+        DefaultValueFactory = _ => 0,
+    };
+
+    private readonly Option<string?> _resume = new("--resume")
+    {
+        Description = "Continue the run saved in this checkpoint, with its settings and output file (checkpoints keep going to it unless --checkpoint says otherwise).",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_checkpoint);
+        command.Options.Add(_every);
+        command.Options.Add(_resume);
+    }
+
+    /// <summary>Reads and validates the flags; with <c>--resume</c>, no training flag may be given (the checkpoint holds them).</summary>
+    /// <exception cref="UsageException">A bad value or a conflict.</exception>
+    public CheckpointRequest Read(ParseResult parse)
+    {
+        string? path = parse.GetValue(_checkpoint);
+        int every = parse.GetValue(_every);
+        string? resume = parse.GetValue(_resume);
+        if (every < 0) throw new UsageException($"--checkpoint-every must be 0 or more steps, not {every}");
+        if (path is not null)
+        {
+            if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--checkpoint needs a file name");
+            string full = System.IO.Path.GetFullPath(path);
+            if (Directory.Exists(full)) throw new UsageException($"--checkpoint {path}: is a folder, not a file");
+            string? folder = System.IO.Path.GetDirectoryName(full);
+            if (folder is not null && !Directory.Exists(folder)) throw new UsageException($"--checkpoint {path}: the folder '{folder}' does not exist");
+        }
+        if (resume is not null)
+        {
+            if (string.IsNullOrWhiteSpace(resume)) throw new UsageException("--resume needs a checkpoint file");
+            if (!File.Exists(resume)) throw new UsageException($"--resume {resume}: no such checkpoint file");
+            var own = new HashSet<string>(StringComparer.Ordinal) { _checkpoint.Name, _every.Name, _resume.Name };
+            var given = parse.CommandResult.Children.OfType<OptionResult>()
+                .Where(r => !r.Implicit && !own.Contains(r.Option.Name))
+                .Select(r => r.Option.Name)
+                .ToList();
+            if (given.Count > 0)
+            {
+                throw new UsageException($"--resume continues the checkpoint's run with its own settings; drop {string.Join(", ", given)}");
+            }
+            path ??= resume;
+        }
+        else if (every > 0 && path is null)
+        {
+            throw new UsageException("--checkpoint-every needs --checkpoint FILE");
+        }
+        return new CheckpointRequest(path, every, resume);
+    }
+}
+
+/// <summary>
+/// What a <c>carry train</c> checkpoint stores besides the model and optimizer: the run's
+/// settings (so <c>--resume</c> needs no flags) and its progress (epochs completed, the best
+/// epoch so far). Serialised as the checkpoint's <c>settings</c> and <c>state</c> strings.
+/// </summary>
+internal static class TrainRunRecord
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>The settings string: preset name, settings, checkpoint interval.</summary>
+    public static string Settings(string preset, TrainSettings settings, int everySteps)
+        => JsonSerializer.Serialize(new RunSettings(preset, settings, everySteps), Json);
+
+    /// <summary>Reads a checkpoint's settings string.</summary>
+    /// <exception cref="ModelFormatException">It is not one <c>carry train</c> wrote.</exception>
+    public static (string Preset, TrainSettings Settings, int EverySteps) ReadSettings(string json, string path)
+    {
+        RunSettings? run;
+        try
+        {
+            run = JsonSerializer.Deserialize<RunSettings>(json, Json);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new ModelFormatException(path, $"the checkpoint's training settings are not valid: {e.Message}");
+        }
+        if (run?.Settings is null || string.IsNullOrEmpty(run.Preset)) throw new ModelFormatException(path, "the checkpoint holds no training settings of 'carry train'.");
+        return (run.Preset, run.Settings, run.EverySteps);
+    }
+
+    /// <summary>The progress string.</summary>
+    public static string State(RunProgress progress) => JsonSerializer.Serialize(progress, Json);
+
+    /// <summary>Reads a checkpoint's progress string.</summary>
+    /// <exception cref="ModelFormatException">Missing or not valid.</exception>
+    public static RunProgress ReadState(string? json, string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunProgress>(json ?? throw new JsonException("missing"), Json) ?? throw new JsonException("null");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new ModelFormatException(path, $"the checkpoint's training progress is not valid: {e.Message}");
+        }
+    }
+
+    private sealed record RunSettings(string Preset, TrainSettings Settings, int EverySteps);
+}
+
+/// <summary>A training run's progress besides the weights: epochs completed and the best epoch so far.</summary>
+/// <param name="Completed">Epochs completed.</param>
+/// <param name="BestEpoch">The best epoch (from 0), or −1 before the first one ends.</param>
+/// <param name="BestExact">Its exact-match rate.</param>
+/// <param name="BestEvalLoss">Its evaluation loss (null: +∞).</param>
+/// <param name="BestTrainingLoss">Its training loss (null: NaN).</param>
+/// <param name="ElapsedSeconds">Wall time spent training so far.</param>
+internal sealed record RunProgress(int Completed, int BestEpoch, double BestExact, double? BestEvalLoss, double? BestTrainingLoss, double ElapsedSeconds);
