@@ -7,7 +7,7 @@ using Carry.Serialization;
 namespace Carry.Bench;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Carry.Bench -- infer [--threads N] [--reps R] [--save FILE]</c>:
+/// <c>dotnet run -c Release --project bench/Carry.Bench -- infer [--threads N] [--reps R] [--chunk ROWS] [--batched no] [--save FILE]</c>:
 /// Stopwatch medians (wall and CPU seconds) of Experiment B's all-pairs inference — the LSTM(256)
 /// concat adder over all 65,536 8-bit pairs — through the prefix trie
 /// (<see cref="AllPairsInference.Predict"/>) and through the batched <c>Sequential.Predict</c>,
@@ -18,7 +18,8 @@ internal static class InferenceBench
 {
     public static int Run(string[] args)
     {
-        int threads = Environment.ProcessorCount, reps = 5;
+        int threads = Environment.ProcessorCount, reps = 5, chunk = AllPairsInference.DefaultChunkRows;
+        bool batchedToo = true;
         string? save = null;
         for (int i = 0; i < args.Length - 1; i += 2)
         {
@@ -27,6 +28,8 @@ internal static class InferenceBench
                 case "--threads": threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--reps": reps = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--save": save = args[i + 1]; break;
+                case "--chunk": chunk = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--batched": batchedToo = args[i + 1] != "no"; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -37,16 +40,17 @@ internal static class InferenceBench
             ModelFile.Save(save, model, new ModelMetadata { Task = new TaskInfo(ConcatEncoding.Name, 8) });
             Console.WriteLine($"# wrote {save}");
         }
-        Console.WriteLine($"# carry inference bench: {threads} threads, median of {reps}");
+        Console.WriteLine($"# carry inference bench: {threads} threads, median of {reps}, trie chunk {chunk} rows");
         var (x, _) = Workloads.ExperimentBData();
-        var trie = AllPairsInference.Predict(model, 8);
+        var trie = AllPairsInference.Predict(model, 8, chunk);
+        var (wall, cpu) = Median(reps, () => AllPairsInference.Predict(model, 8, chunk));
+        Report("experiment B all pairs, prefix trie (wall)", wall, "s");
+        Report("experiment B all pairs, prefix trie (cpu)", cpu, "s");
+        if (!batchedToo) return 0;
         var batched = model.Predict(x, 1024);
         double maxDiff = 0;
         for (int i = 0; i < trie.Length; i++) maxDiff = Math.Max(maxDiff, Math.Abs(trie.Span[i] - batched.Span[i]));
         Report("trie vs batched max |difference|", maxDiff, "");
-        var (wall, cpu) = Median(reps, () => AllPairsInference.Predict(model, 8));
-        Report("experiment B all pairs, prefix trie (wall)", wall, "s");
-        Report("experiment B all pairs, prefix trie (cpu)", cpu, "s");
         (wall, cpu) = Median(Math.Max(1, reps / 2), () => model.Predict(x, 1024));
         Report("experiment B all pairs, batched Predict (wall)", wall, "s");
         Report("experiment B all pairs, batched Predict (cpu)", cpu, "s");

@@ -25,8 +25,8 @@ namespace Carry.Arithmetic;
 /// </summary>
 public static class AllPairsInference
 {
-    /// <summary>Children evaluated per recurrent step once the frontier is this wide (default 4096 rows).</summary>
-    public const int DefaultChunkRows = 4096;
+    /// <summary>Children evaluated per recurrent step once the frontier is this wide (default 1024 rows: about 100 MiB at most for an LSTM(256) in float).</summary>
+    public const int DefaultChunkRows = 1024;
 
     /// <summary>
     /// Whether <paramref name="model"/> can be evaluated over the prefix trie at
