@@ -133,4 +133,19 @@ public sealed class AllPairsInferenceTests
         Assert.Equal(expected.ExactMatch, result.Exact, 12);
         Assert.Equal(expected.BitAccuracy, result.BitAccuracy, 12);
     }
+
+    [Fact]
+    public void GivenACompiledConcatModel_WhenEvaluatedOverTheTrie_ThenLossAndAccuraciesMatchSequentialEvaluate()
+    {
+        const int bits = 3;
+        var model = LstmAdder<double>(bits);
+        model.Compile(new MeanSquaredError<double>(), new Carry.Optimizers.Sgd<double>(0.1));
+        var (inputs, targets) = ConcatEncoding.AllPairs<double>(bits);
+        var expected = model.Evaluate(inputs, targets);
+        var actual = AllPairsInference.Evaluate(model, bits, targets);
+        Assert.Equal(expected.Loss, actual.Loss, 12);
+        Assert.Equal(expected.ExactMatch, actual.ExactMatch, 12);
+        Assert.Equal(expected.BitAccuracy, actual.BitAccuracy, 12);
+        Assert.Throws<ArgumentException>(() => AllPairsInference.Evaluate(model, bits, new Tensor<double>(64, 3)));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using Carry.Layers;
 using Carry.Numerics;
+using Carry.Training;
 
 namespace Carry.Arithmetic;
 
@@ -76,6 +77,39 @@ public static class AllPairsInference
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 2);
         if (!Supports(model, bits)) return model.Predict(ConcatEncoding.AllPairs<T>(bits).Inputs);
         return new TrieWalk<T>(model, bits, chunkRows).Run();
+    }
+
+    /// <summary>
+    /// Loss, exact-match and per-bit accuracy over every pair — the same as
+    /// <c>model.Evaluate(ConcatEncoding.AllPairs&lt;T&gt;(bits).Inputs, targets)</c>, with the
+    /// outputs from <see cref="Predict"/> (for the per-epoch score of a concat model trained on all pairs).
+    /// </summary>
+    /// <param name="model">A compiled concat model of width <paramref name="bits"/>.</param>
+    /// <param name="bits">Operand width, 1 to <see cref="ConcatEncoding.MaxAllPairsBits"/>.</param>
+    /// <param name="targets">Every pair's target <c>[4^bits, bits+1]</c>, i the outer loop (as <see cref="ConcatEncoding.AllPairs{T}"/> builds them).</param>
+    public static Evaluation Evaluate<T>(Sequential<T> model, int bits, Tensor<T> targets) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (model.Loss is null) throw new InvalidOperationException("Compile the model with a loss first.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bits);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bits, ConcatEncoding.MaxAllPairsBits);
+        Check.Shape(targets, [1 << (2 * bits), bits + 1], nameof(targets));
+        var prediction = Predict(model, bits); // [N, n+1]
+        double loss = double.CreateChecked(model.Loss.Value(prediction.Span, targets.Span));
+        int n = prediction.Dim(0), per = bits + 1, exact = 0, right = 0;
+        T half = T.CreateChecked(0.5);
+        for (int i = 0; i < n; i++)
+        {
+            bool all = true;
+            for (int k = 0; k < per; k++)
+            {
+                bool ok = (prediction.Span[(i * per) + k] >= half) == (targets.Span[(i * per) + k] >= half);
+                if (ok) right++; else all = false;
+            }
+            if (all) exact++;
+        }
+        return new Evaluation(loss, (double)exact / n, (double)right / ((long)n * per));
     }
 
     private static int LastRecurrent<T>(Sequential<T> model) where T : unmanaged, IFloatingPointIeee754<T>
