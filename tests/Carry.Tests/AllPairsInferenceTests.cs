@@ -97,6 +97,8 @@ public sealed class AllPairsInferenceTests
             new SimpleRnn<float>(5, 6),
             new Dense<float>(6, 4, Activation.Sigmoid));
         Assert.InRange(MaxDifference(single, 3), 0, 1e-5);
+        var lstms = Model<double>(12, new Lstm<double>(1, 5, returnSequences: true), new Lstm<double>(5, 4), new Dense<double>(4, 5, Activation.Sigmoid));
+        Assert.InRange(MaxDifference(lstms, 4, chunkRows: 64), 0, 1e-12);
     }
 
     [Fact]

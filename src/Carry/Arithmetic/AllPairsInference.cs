@@ -132,6 +132,8 @@ public static class AllPairsInference
         private readonly Dictionary<int, RecurrentState<T>[]> _initial = []; // rows → [layer]: children's initial states [rows, S], live only during one step
         private readonly Tensor<T>[] _inputs;            // [depth]: [rows(depth), 1, 1] the step's input bits
         private readonly Tensor<T> _result;              // [4^bits, bits+1]
+        private readonly PackedMatrix<T>?[] _packedWeightHhT; // [layer]: an LSTM's W_hhᵀ [H, 4H], packed once for the walk
+        private readonly Dictionary<(int Layer, int Rows), Tensor<T>> _buffers = []; // LSTM step buffers by shape
 
         public TrieWalk(Sequential<T> model, int bits, int chunkRows)
         {
@@ -160,6 +162,15 @@ public static class AllPairsInference
                 }
             }
             _result = new Tensor<T>(1 << _steps, _outPer);
+            _packedWeightHhT = new PackedMatrix<T>?[_recurrent.Length];
+            for (int k = 0; k < _recurrent.Length; k++)
+            {
+                if (_recurrent[k] is Lstm<T> lstm && PackedMatrix<T>.IsUseful)
+                {
+                    _packedWeightHhT[k] = new PackedMatrix<T>();
+                    _packedWeightHhT[k]!.Pack(true, lstm.HiddenSize, 4 * lstm.HiddenSize, lstm.WeightHh.Value.Span, lstm.HiddenSize);
+                }
+            }
         }
 
         /// <summary>Rows held at a depth: the whole frontier (2^depth nodes) until it passes a chunk.</summary>
@@ -192,7 +203,12 @@ public static class AllPairsInference
                 for (int i = 0; i <= _last; i++)
                 {
                     var layer = _model.Layers[i];
-                    if (k < _recurrent.Length && _recurrentIndex[k] == i)
+                    if (k < _recurrent.Length && _recurrentIndex[k] == i && _recurrent[k] is Lstm<T> lstm)
+                    {
+                        x = LstmStep(k, lstm, _states[depth][k], p0, parents, x, _states[child][k], last: i == _last);
+                        k++;
+                    }
+                    else if (k < _recurrent.Length && _recurrentIndex[k] == i)
                     {
                         if (!_initial.TryGetValue(rows, out var initial)) _initial[rows] = initial = [.. _recurrent.Select(r => NewState(r, rows))];
                         var state = initial[k];
@@ -220,6 +236,61 @@ public static class AllPairsInference
                     Descend(child, rows, childFirst);
                 }
             }
+        }
+
+        /// <summary>
+        /// One LSTM step for the children of <paramref name="parents"/> parents, with the recurrent
+        /// product <c>W_hh·h</c> computed once per parent (both children share it; only the input
+        /// term differs), which halves the step's matrix work. The cell is the one of
+        /// <see cref="Lstm{T}"/> (PyTorch's gate order i, f, g, o):
+        /// <c>c = σ(f) ⊙ c_prev + σ(i) ⊙ tanh(g)</c>, <c>h = σ(o) ⊙ tanh(c)</c>. Writes the children's
+        /// states into <paramref name="children"/> and returns their outputs
+        /// <c>[rows, 1, H]</c> (<c>[rows, H]</c> for the <paramref name="last"/> recurrent layer).
+        /// </summary>
+        private Tensor<T> LstmStep(int k, Lstm<T> lstm, RecurrentState<T> parentStates, int p0, int parents, Tensor<T> x, RecurrentState<T> children, bool last)
+        {
+            int h = lstm.HiddenSize, gh = 4 * h, inSize = lstm.InputSize, rows = 2 * parents;
+            var shared = Buffer(k, parents, parents, gh); // [P, 4H] W_hh·h_parent
+            Gemm.Multiply(lstm.Compute, false, true, parents, gh, h, parentStates.Hidden.Span.Slice(p0 * h, parents * h), h,
+                lstm.WeightHh.Value.Span, h, shared.Span, gh, accumulate: false, _packedWeightHhT[k]);
+            var gates = Buffer(k, -rows, rows, gh); // [2P, 4H] x·W_ih^T + b_ih + b_hh + W_hh·h_parent
+            Gemm.Multiply(lstm.Compute, false, true, rows, gh, inSize, x.Span[..(rows * inSize)], inSize,
+                lstm.WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
+            var output = last ? Buffer(k, rows, rows, h) : Buffer(k, rows, rows, 1, h); // [rows, H] or [rows, 1, H]
+            for (int r = 0; r < rows; r++)
+            {
+                var g = gates.Span.Slice(r * gh, gh);
+                if (lstm.HasBias)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(g, lstm.BiasIh!.Value.Span, g);
+                    System.Numerics.Tensors.TensorPrimitives.Add(g, lstm.BiasHh!.Value.Span, g);
+                }
+                System.Numerics.Tensors.TensorPrimitives.Add(g, shared.Span.Slice((r / 2) * gh, gh), g);
+                var ifGates = g[..(2 * h)];
+                var cellGate = g.Slice(2 * h, h);
+                var outGate = g.Slice(3 * h, h);
+                System.Numerics.Tensors.TensorPrimitives.Sigmoid(ifGates, ifGates);  // i, f = σ
+                System.Numerics.Tensors.TensorPrimitives.Tanh(cellGate, cellGate);   // g = tanh
+                System.Numerics.Tensors.TensorPrimitives.Sigmoid(outGate, outGate);  // o = σ
+                var cellPrev = parentStates.Cell!.Span.Slice((p0 + (r / 2)) * h, h);
+                var cell = children.Cell!.Span.Slice(r * h, h);
+                for (int j = 0; j < h; j++) cell[j] = (g[h + j] * cellPrev[j]) + (g[j] * cellGate[j]); // c = f ⊙ c_prev + i ⊙ g
+                var hidden = children.Hidden.Span.Slice(r * h, h);
+                System.Numerics.Tensors.TensorPrimitives.Tanh(cell, hidden);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(outGate, hidden, hidden); // h = o ⊙ tanh c
+                hidden.CopyTo(output.Span.Slice(r * h, h));
+            }
+            return output;
+        }
+
+        /// <summary>A buffer of <paramref name="shape"/> kept per (layer, key), reused by every block of that shape.</summary>
+        private Tensor<T> Buffer(int layer, int key, params int[] shape)
+        {
+            if (!_buffers.TryGetValue((layer, key * 4 + shape.Length), out var buffer) || !buffer.HasShape(shape))
+            {
+                _buffers[(layer, key * 4 + shape.Length)] = buffer = new Tensor<T>(shape);
+            }
+            return buffer;
         }
 
         /// <summary>Children's initial states <c>[rows, S]</c>: rows 2r and 2r+1 both start from parent p0 + r.</summary>
