@@ -5,5 +5,9 @@ if (args.Length > 0 && args[0] == "quick")
 {
     return QuickBench.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "infer")
+{
+    return InferenceBench.Run(args[1..]);
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
