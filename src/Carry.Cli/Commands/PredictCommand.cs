@@ -47,7 +47,10 @@ public static class PredictCommand
             var random = new RandomGenerator(seed);
             for (int k = 0; k < samples; k++) pairs.Add((RandomBits.Next(bits, random), RandomBits.Next(bits, random)));
         }
-        var prediction = loaded.Model.Predict(AdderModels.Encode(task, pairs));
+        // Every pair of a concat model: through the prefix trie (same outputs, i outer, ~8x less work).
+        var prediction = all && task.Encoding == ConcatEncoding.Name && AllPairsInference.Supports(loaded.Model, bits)
+            ? AllPairsInference.Predict(loaded.Model, bits)
+            : loaded.Model.Predict(AdderModels.Encode(task, pairs));
         var sums = AdderModels.Decode(task, prediction);
         int correct = 0;
         var output = Console.Out;

@@ -1,3 +1,4 @@
+using Carry.Arithmetic;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -163,7 +164,10 @@ public static class TrainCommand
                     break;
                 }
                 lastLoss = fit.History[0].Loss;
-                var evaluation = model.Evaluate(inputs!, targets!);
+                // All pairs of a concat model: score them through the prefix trie (same outputs, ~8x less work).
+                var evaluation = s.AllPairs && s.Encoding == ConcatEncoding.Name && AllPairsInference.Supports(model, s.Bits)
+                    ? AllPairsInference.Evaluate(model, s.Bits, targets!)
+                    : model.Evaluate(inputs!, targets!);
                 completed = epoch + 1;
                 best.Offer(epoch, evaluation.ExactMatch, evaluation.Loss, lastLoss);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
