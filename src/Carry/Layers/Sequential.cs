@@ -268,24 +268,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return result;
     }
 
-    /// <summary>
-    /// <see cref="Predict"/> for data whose sequences share prefixes (all pairs of numbers, bit by
-    /// bit): each distinct prefix is run through the first (recurrent) layer once, then the rest of
-    /// the model per sample. The same results (bit for bit where the step products take the packed
-    /// kernel both ways, as for LSTM(256)); eight times less work for all 65,536
-    /// pairs of 8-bit numbers. Falls back to <see cref="Predict"/> for models it does not fit (the
-    /// first layer not a forward recurrent layer returning its last output).
-    /// </summary>
-    /// <param name="inputs">Samples <c>[N, T, F]</c>.</param>
-    /// <param name="chunkSize">Most states run through a layer at once (bounds memory; default 4096).</param>
-    public Tensor<T> PredictSharingPrefixes(Tensor<T> inputs, int chunkSize = 4096)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
-        Check.NonEmptyBatch(inputs, nameof(inputs));
-        return PrefixSharing.Applies(this, inputs) ? PrefixSharing.Predict(this, inputs, chunkSize) : Predict(inputs, chunkSize);
-    }
-
     /// <summary>Mean loss, exact-match and per-output accuracy (outputs rounded at 0.5) over a data set.</summary>
     public Evaluation Evaluate(Tensor<T> inputs, Tensor<T> targets, int batchSize = 1024)
     {
