@@ -167,7 +167,7 @@ public static class TrainCommand
                 completed = epoch + 1;
                 best.Offer(epoch, evaluation.ExactMatch, evaluation.Loss, lastLoss);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch + 1}/{s.Epochs}  loss {lastLoss:F4}  exact {100 * evaluation.ExactMatch:F1}%  {epochClock.Elapsed.TotalSeconds:F1} s"));
+                    $"epoch {epoch + 1}/{s.Epochs}  loss {lastLoss:F4}  exact {Percent(evaluation.ExactMatch, inputs!.Dim(0))}  {epochClock.Elapsed.TotalSeconds:F1} s"));
                 optimizer.LearningRate *= s.Decay;
                 checkpoints?.Save();
                 if (s.UntilPerfect && evaluation.ExactMatch >= 1.0)
@@ -212,7 +212,7 @@ public static class TrainCommand
         }
         Save(model, best, s, task, presetName, completed, clock.Elapsed + TimeSpan.FromSeconds(previousSeconds), cancelled);
         string what = string.Create(CultureInfo.InvariantCulture,
-            $"the best model (epoch {best.Epoch + 1}, exact {100 * best.Exact:F1}%, loss {best.TrainingLoss:F4}) to {s.Out}");
+            $"the best model (epoch {best.Epoch + 1}, exact {Percent(best.Exact, inputs!.Dim(0))}, loss {best.TrainingLoss:F4}) to {s.Out}");
         if (cancelled)
         {
             Console.Error.WriteLine($"carry: interrupted after {completed} epochs; saved {what}.{resumeHint}");
@@ -239,6 +239,17 @@ public static class TrainCommand
         var random = new RandomGenerator(0);
         random.SetState(state);
         return random;
+    }
+
+    /// <summary>
+    /// <c>45.2%</c>, rounded down so that 100.0% means every pair; near the top, also how many
+    /// of the <paramref name="count"/> pairs are still wrong (<c>99.9% (3 wrong)</c>).
+    /// </summary>
+    internal static string Percent(double exact, int count)
+    {
+        int wrong = (int)Math.Round((1 - exact) * count);
+        string text = (Math.Floor(exact * 1000) / 10).ToString("F1", CultureInfo.InvariantCulture) + "%";
+        return wrong > 0 && wrong <= 1000 ? $"{text} ({wrong} wrong)" : text;
     }
 
     private static FitResult FitWithProgressBar(Sequential<float> model, Tensor<float> inputs, Tensor<float> targets, FitOptions options,
