@@ -226,17 +226,6 @@ public static class TrainCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>
-    /// <c>45.2%</c>, rounded down so that 100.0% means every pair; near the top, also how many
-    /// of the <paramref name="count"/> pairs are still wrong (<c>99.9% (3 wrong)</c>).
-    /// </summary>
-    internal static string Percent(double exact, int count)
-    {
-        int wrong = (int)Math.Round((1 - exact) * count);
-        string text = (Math.Floor(exact * 1000) / 10).ToString("F1", CultureInfo.InvariantCulture) + "%";
-        return wrong > 0 && wrong <= 1000 ? $"{text} ({wrong} wrong)" : text;
-    }
-
     /// <summary>Fails before any training when the model could not be saved to <paramref name="path"/> afterwards.</summary>
     private static void CheckWritable(string path)
     {
@@ -254,6 +243,17 @@ public static class TrainCommand
         var random = new RandomGenerator(0);
         random.SetState(state);
         return random;
+    }
+
+    /// <summary>
+    /// <c>45.2%</c>, rounded down so that 100.0% means every pair; near the top, also how many
+    /// of the <paramref name="count"/> pairs are still wrong (<c>99.9% (3 wrong)</c>).
+    /// </summary>
+    internal static string Percent(double exact, int count)
+    {
+        int wrong = (int)Math.Round((1 - exact) * count);
+        string text = (Math.Floor(exact * 1000) / 10).ToString("F1", CultureInfo.InvariantCulture) + "%";
+        return wrong > 0 && wrong <= 1000 ? $"{text} ({wrong} wrong)" : text;
     }
 
     private static FitResult FitWithProgressBar(Sequential<float> model, Tensor<float> inputs, Tensor<float> targets, FitOptions options,
