@@ -64,6 +64,7 @@ public sealed class ExperimentBCliTests : IDisposable
     [InlineData("train", "--optimizer", "lbfgs")]
     [InlineData("train", "--encoding", "gray")]
     [InlineData("train", "--no-such-flag")]
+    [InlineData("train", "--threads", "-1")]
     [InlineData("train", "keras", "--bits", "0")]
     [InlineData("train", "keras", "--frobnicate", "3")]
     [InlineData("summary", "--model", "/nonexistent/model.carry")]
@@ -100,6 +101,18 @@ public sealed class ExperimentBCliTests : IDisposable
 
         var first = ModelFile.Load<float>(a).Model.Parameters.SelectMany(p => p.Parameter.Value.Span.ToArray());
         var second = ModelFile.Load<float>(b).Model.Parameters.SelectMany(p => p.Parameter.Value.Span.ToArray());
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void GivenOneOrTwoThreads_WhenTrained_ThenTheWeightsAreIdentical()
+    {
+        // 64 units: the step products are large enough to take the packed, threaded kernel.
+        string one = TrainTiny("t1.carry", "--units", "64", "--threads", "1");
+        string two = TrainTiny("t2.carry", "--units", "64", "--threads", "2");
+
+        var first = ModelFile.Load<float>(one).Model.Parameters.SelectMany(p => p.Parameter.Value.Span.ToArray());
+        var second = ModelFile.Load<float>(two).Model.Parameters.SelectMany(p => p.Parameter.Value.Span.ToArray());
         Assert.Equal(first, second);
     }
 

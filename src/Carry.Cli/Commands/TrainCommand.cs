@@ -68,6 +68,8 @@ public static class TrainCommand
         var output = Console.Out;
         var model = resume?.Model ?? AdderModels.Build(s);
         if (resume is null) model.Initialize(s.Init, s.Seed);
+        using var compute = s.Threads > 0 ? new ComputeContext(s.Threads) : null;
+        if (compute is not null) model.Compute = compute;
         var optimizer = s.Optimizer == "adam"
             ? new Adam<float>(s.LearningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
             : Optimizer<float>.Create(s.Optimizer, s.LearningRate);

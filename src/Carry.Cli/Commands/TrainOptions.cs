@@ -9,7 +9,7 @@ internal sealed class TrainOptions
     private readonly TrainSettings _defaults;
     private readonly Option<string> _cell, _activation, _encoding, _loss, _optimizer, _out, _init;
     private readonly Option<string?> _plot;
-    private readonly Option<int> _layers, _hidden, _bits, _epochs, _batch, _samplesPerEpoch;
+    private readonly Option<int> _layers, _hidden, _bits, _epochs, _batch, _samplesPerEpoch, _threads;
     private readonly Option<bool> _bidirectional, _untilPerfect;
     private readonly Option<double> _dropout, _lr, _decay, _clip;
     private readonly Option<ulong> _seed;
@@ -38,6 +38,7 @@ internal sealed class TrainOptions
         _untilPerfect = new("--until-perfect") { Description = "Stop as soon as every training pair is added exactly.", DefaultValueFactory = _ => d.UntilPerfect };
         _plot = new("--plot") { Description = "Draw the model to this .svg or .png before training." };
         _samplesPerEpoch = new("--samples-per-epoch") { Description = "Random pairs per epoch when the operands are wider than 10 bits.", DefaultValueFactory = _ => d.SamplesPerEpoch };
+        _threads = new("--threads") { Description = "Threads for the matrix products (0: every core); results are identical for every count.", DefaultValueFactory = _ => d.Threads };
         General = general;
     }
 
@@ -47,7 +48,7 @@ internal sealed class TrainOptions
     public void AddTo(Command command)
     {
         Option[] all = [_cell, _activation, _layers, _bidirectional, _hidden, _encoding, _bits, _dropout, _epochs, _batch, _lr, _decay,
-            _seed, _loss, _optimizer, _clip, _init, _out, _untilPerfect, _plot, _samplesPerEpoch];
+            _seed, _loss, _optimizer, _clip, _init, _out, _untilPerfect, _plot, _samplesPerEpoch, _threads];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -82,6 +83,7 @@ internal sealed class TrainOptions
             UntilPerfect = parse.GetValue(_untilPerfect),
             Plot = parse.GetValue(_plot) ?? _defaults.Plot,
             SamplesPerEpoch = parse.GetValue(_samplesPerEpoch),
+            Threads = parse.GetValue(_threads),
         };
     }
 }

@@ -73,6 +73,9 @@ internal sealed record TrainSettings
     /// <summary>Random pairs per epoch when the full table is too large (default 65,536).</summary>
     public int SamplesPerEpoch { get; init; } = 65536;
 
+    /// <summary>Threads for the matrix products (0: every core). Results are identical for every count.</summary>
+    public int Threads { get; init; }
+
     /// <summary>The cells the general form accepts.</summary>
     public static readonly string[] Cells = [LayerKinds.Elman, LayerKinds.Jordan, LayerKinds.Lstm, LayerKinds.Gru];
 
@@ -97,6 +100,7 @@ internal sealed record TrainSettings
         if (!Optimizers.Contains(Optimizer)) Fail($"unknown optimizer '{Optimizer}' (expected {string.Join(", ", Optimizers)})");
         if (!(Clip >= 0) || double.IsInfinity(Clip)) Fail($"--clip must be a finite number ≥ 0, not {Format(Clip)}");
         if (string.IsNullOrWhiteSpace(Out)) Fail("--out needs a file name");
+        if (Threads is < 0 or > 256) Fail($"--threads must be between 0 (every core) and 256, not {Threads}");
         if (SamplesPerEpoch < 1) Fail($"--samples-per-epoch must be at least 1, not {SamplesPerEpoch}");
         return this;
     }
