@@ -108,8 +108,12 @@ public sealed class ExperimentBCliTests : IDisposable
     public void GivenOneOrTwoThreads_WhenTrained_ThenTheWeightsAreIdentical()
     {
         // 64 units: the step products are large enough to take the packed, threaded kernel.
-        string one = TrainTiny("t1.carry", "--units", "64", "--threads", "1");
-        string two = TrainTiny("t2.carry", "--units", "64", "--threads", "2");
+        string one = PathOf("t1.carry"), two = PathOf("t2.carry");
+        foreach (var (path, threads) in new[] { (one, "1"), (two, "2") })
+        {
+            var (code, _, error) = CliRunner.Run(["train", "--units", "64", "--epochs", "1", "--bits", "3", "--threads", threads, "--out", path]);
+            Assert.True(code == 0, $"train --threads {threads} exited {code}: {error}");
+        }
 
         var first = ModelFile.Load<float>(one).Model.Parameters.SelectMany(p => p.Parameter.Value.Span.ToArray());
         var second = ModelFile.Load<float>(two).Model.Parameters.SelectMany(p => p.Parameter.Value.Span.ToArray());
