@@ -149,7 +149,16 @@ md += [
     "",
 ]
 os.makedirs("docs", exist_ok=True)
+# Hand-written analysis below the marker (the targets, the gaps and their causes) survives a re-run.
+MARKER = "<!-- analysis: kept by bench/compare.sh -->"
+kept = ""
+if os.path.exists("docs/performance.md"):
+    old = open("docs/performance.md").read()
+    if MARKER in old:
+        kept = old[old.index(MARKER):]
 with open("docs/performance.md", "w") as f:
     f.write("\n".join(md))
+    if kept:
+        f.write("\n" + kept)
 print("\nwrote docs/performance.md")
 PYEOF
