@@ -28,24 +28,7 @@ public sealed class ExperimentACliTests : IClassFixture<TrainedElman>, IDisposab
 
     private string PathOf(string name) => Path.Combine(_dir, name);
 
-    private static (int ExitCode, string Out, string Error) Carry(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var oldOut = Console.Out;
-        var oldError = Console.Error;
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (CarryCommand.Run(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static (int ExitCode, string Out, string Error) Carry(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void GivenNoOptions_WhenTrainingIamtrask_ThenStdoutIsTheNumpyScriptsOutputByteForByteAndTheModelIsSaved()
