@@ -14,6 +14,10 @@ namespace Carry.Arithmetic;
 /// one step of every recurrent layer on the <c>2^(t+1)</c> children (through
 /// <see cref="RecurrentLayer{T}.Forward(Tensor{T}, RecurrentState{T}?, bool)"/>). That is about
 /// <c>2^(2·bits+1)</c> row-steps in all instead of <c>2·bits·4^bits</c>: 8× less work at 8 bits.
+/// An LSTM step goes further: both children share the parent's recurrent product <c>W_hh·h</c>,
+/// so it is computed once per parent (half the matrix work); the other cells go through the
+/// layer's own <c>Forward</c>, which tests hold this walk to, as they hold the LSTM step to
+/// <see cref="Sequential{T}.Predict"/>.
 /// Once the frontier is wider than a chunk, the trie is walked depth-first one block of the
 /// frontier at a time, so memory stays bounded (one chunk per level).
 /// <para>
