@@ -60,26 +60,7 @@ internal static class InferenceBench
         return 0;
     }
 
-    private static void Report(string name, double value, string unit) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}\t{value:G4}\t{unit}"));
+    private static void Report(string name, double value, string unit) => Timing.Report(name, value, unit);
 
-    private static (double Wall, double Cpu) Median(int reps, Action action)
-    {
-        var times = new double[reps];
-        var cpu = new double[reps];
-        using var process = Process.GetCurrentProcess();
-        for (int r = 0; r < reps; r++)
-        {
-            process.Refresh();
-            var cpuStart = process.TotalProcessorTime;
-            long start = Stopwatch.GetTimestamp();
-            action();
-            times[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            process.Refresh();
-            cpu[r] = (process.TotalProcessorTime - cpuStart).TotalSeconds;
-        }
-        Array.Sort(times);
-        Array.Sort(cpu);
-        return (times[reps / 2], cpu[reps / 2]);
-    }
+    private static (double Wall, double Cpu) Median(int reps, Action action) => Timing.Median(reps, action);
 }

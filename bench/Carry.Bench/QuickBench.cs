@@ -84,31 +84,15 @@ internal static class QuickBench
         Console.WriteLine($"probe spin: {(GC.GetAllocatedBytesForCurrentThread() - before) / 1000.0} B/run");
     }
 
-    private static void Report(string name, double value, string unit) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}\t{value:G4}\t{unit}"));
+    private static void Report(string name, double value, string unit) => Timing.Report(name, value, unit);
 
     /// <summary>CPU seconds per call of the last <see cref="Median"/> (all threads), to tell the kernel's cost from the machine's load.</summary>
     private static double _lastCpu;
 
     private static double Median(int reps, Action action)
     {
-        var times = new double[reps];
-        var cpu = new double[reps];
-        using var process = Process.GetCurrentProcess();
-        for (int r = 0; r < reps; r++)
-        {
-            process.Refresh();
-            var cpuStart = process.TotalProcessorTime;
-            long start = Stopwatch.GetTimestamp();
-            action();
-            times[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            process.Refresh();
-            cpu[r] = (process.TotalProcessorTime - cpuStart).TotalSeconds;
-        }
-        Array.Sort(times);
-        Array.Sort(cpu);
-        _lastCpu = cpu[reps / 2];
-        return times[reps / 2];
+        (double wall, _lastCpu) = Timing.Median(reps, action);
+        return wall;
     }
 
     private static void Gemm(ComputeContext context, int reps)
