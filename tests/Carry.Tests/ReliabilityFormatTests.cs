@@ -101,11 +101,43 @@ public sealed class ReliabilityFormatTests(ITestOutputHelper output)
         {
             var layer = spec.Create<float>();
             var built = layer.Parameters.Select(p => (p.Name, string.Join(",", p.Shape.ToArray()))).OrderBy(x => x.Name).ToArray();
-            var computed = ModelFile.ParameterShapes(spec).Select(p => (p.Name, string.Join(",", p.Shape))).OrderBy(x => x.Name).ToArray();
-            Assert.Equal(built, computed);
-            var fromSpec = ModelFile.ParameterShapes(layer.Spec).Select(p => (p.Name, string.Join(",", p.Shape))).OrderBy(x => x.Name).ToArray();
-            Assert.Equal(built, fromSpec);
+            Assert.Equal(built, ShapesOf(spec));
+            Assert.Equal(built, ShapesOf(layer.Spec));
         }
+    }
+
+    private static (string Name, string Shape)[] ShapesOf(LayerSpec spec)
+    {
+        var list = new List<(string, string)>();
+        foreach (var shape in ParameterShapes.Of(spec)) list.Add((shape.Name, string.Join(",", shape.ToArray())));
+        return [.. list.OrderBy(x => x.Item1)];
+    }
+
+    /// <summary>Computing a layer's shapes from its spec allocates nothing, however large the layer it describes.</summary>
+    [Fact]
+    public void GivenAHugeSpec_WhenItsShapesAreComputed_ThenNothingIsAllocated()
+    {
+        var spec = new LayerSpec { Kind = LayerKinds.Bidirectional, Inner = new() { Kind = LayerKinds.Lstm, InputSize = 262144, Units = 65536 } };
+        ParameterShapes.Of(spec); // warm up
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var shapes = ParameterShapes.Of(spec);
+        int rows = 0;
+        foreach (var shape in shapes) rows += shape.Rank == 2 ? 1 : 0;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(8, shapes.Count);
+        Assert.Equal(4, rows);
+        Assert.Equal("[262144, 262144]", shapes[0].ShapeText);
+        Assert.Equal("weight_hh_l0_reverse", shapes[5].Name);
+    }
+
+    /// <summary>A spec whose gate rows overflow a 32-bit size is refused with a line, not wrapped round.</summary>
+    [Fact]
+    public void GivenASpecWhoseGateRowsOverflow_WhenItsShapesAreComputed_ThenItIsRefused()
+    {
+        var spec = new LayerSpec { Kind = LayerKinds.Lstm, InputSize = 1, Units = 1 << 30 };
+        var e = Assert.Throws<ArgumentException>(() => ParameterShapes.Of(spec));
+        Assert.Contains("too many", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>An architecture that claims a 65536×262144 LSTM over the small model's tensors is rejected before any layer is built.</summary>

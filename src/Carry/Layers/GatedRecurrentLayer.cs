@@ -45,23 +45,14 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     protected GatedRecurrentLayer(int inputSize, int hiddenSize, int gateCount, bool bias, bool returnSequences, bool reverse)
         : base(inputSize, returnSequences, reverse)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
+        _parameters = Parameter<T>.All(ParameterShapes.Gated(inputSize, hiddenSize, gateCount, bias, reverse));
         HiddenSize = hiddenSize;
         GateCount = gateCount;
         HasBias = bias;
-        int gh = gateCount * hiddenSize;
-        WeightIh = new Parameter<T>("weight_ih" + Suffix, gh, inputSize);
-        WeightHh = new Parameter<T>("weight_hh" + Suffix, gh, hiddenSize);
-        if (bias)
-        {
-            BiasIh = new Parameter<T>("bias_ih" + Suffix, gh);
-            BiasHh = new Parameter<T>("bias_hh" + Suffix, gh);
-            _parameters = [WeightIh, WeightHh, BiasIh, BiasHh];
-        }
-        else
-        {
-            _parameters = [WeightIh, WeightHh];
-        }
+        WeightIh = _parameters[0];
+        WeightHh = _parameters[1];
+        BiasIh = bias ? _parameters[2] : null;
+        BiasHh = bias ? _parameters[3] : null;
     }
 
     /// <summary>Hidden units, H.</summary>

@@ -20,7 +20,7 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     /// <param name="returnSequences">Every step's output (true) or the last (false, the default).</param>
     /// <param name="reverse">Walk time backwards.</param>
     public Gru(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false)
-        : base(inputSize, hiddenSize, 3, bias, returnSequences, reverse)
+        : base(inputSize, hiddenSize, ParameterShapes.GruGates, bias, returnSequences, reverse)
     {
     }
 

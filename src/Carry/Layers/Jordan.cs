@@ -38,25 +38,16 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         Activation outputActivation = Activation.Sigmoid, bool bias = true, bool returnSequences = false, bool reverse = false)
         : base(inputSize, returnSequences, reverse)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputSize);
+        _parameters = Parameter<T>.All(ParameterShapes.Jordan(inputSize, hiddenSize, outputSize, bias, reverse));
         HiddenSize = hiddenSize;
         OutputUnits = outputSize;
         ActivationFunction = activation;
         OutputActivation = outputActivation;
-        WeightIh = new Parameter<T>("weight_ih" + Suffix, hiddenSize, inputSize);
-        WeightYh = new Parameter<T>("weight_yh" + Suffix, hiddenSize, outputSize);
-        WeightHy = new Parameter<T>("weight_hy" + Suffix, outputSize, hiddenSize);
-        if (bias)
-        {
-            BiasH = new Parameter<T>("bias_h" + Suffix, hiddenSize);
-            BiasY = new Parameter<T>("bias_y" + Suffix, outputSize);
-            _parameters = [WeightIh, WeightYh, BiasH, WeightHy, BiasY];
-        }
-        else
-        {
-            _parameters = [WeightIh, WeightYh, WeightHy];
-        }
+        WeightIh = _parameters[0];
+        WeightYh = _parameters[1];
+        BiasH = bias ? _parameters[2] : null;
+        WeightHy = _parameters[bias ? 3 : 2];
+        BiasY = bias ? _parameters[4] : null;
     }
 
     public int HiddenSize { get; }

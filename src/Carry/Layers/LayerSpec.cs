@@ -63,27 +63,19 @@ public sealed record LayerSpec
 
     /// <summary>Builds the layer this spec describes (weights zero until initialised or loaded).</summary>
     /// <param name="reverse">Build the time-reversed twin (used by <see cref="Bidirectional{T}"/>).</param>
+    /// <exception cref="ArgumentException">The spec is not a valid layer (see <see cref="ParameterShapes.Of"/>).</exception>
     public Layer<T> Create<T>(bool reverse = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Kind is not LayerKinds.Dropout and not LayerKinds.Bidirectional)
-        {
-            if (InputSize <= 0) throw new ArgumentException($"Layer '{Kind}' has input size {InputSize}; it must be positive.", nameof(InputSize));
-            if (Units <= 0) throw new ArgumentException($"Layer '{Kind}' has {Units} units; it must be positive.", nameof(Units));
-        }
+        ParameterShapes.Of(this); // validates the spec: sizes, names and fields, one message per problem
         return Kind switch
         {
             LayerKinds.Dense => new Dense<T>(InputSize, Units, ParseActivation(Activation, Numerics.Activation.Identity), Bias),
             LayerKinds.Dropout => new Dropout<T>(Rate, Seed),
             LayerKinds.Elman => new SimpleRnn<T>(InputSize, Units, ParseActivation(Activation, Numerics.Activation.Tanh), Bias, ReturnSequences, reverse),
-            LayerKinds.Jordan => OutputSize > 0
-                ? new Jordan<T>(InputSize, Units, OutputSize, ParseActivation(Activation, Numerics.Activation.Tanh), ParseActivation(OutputActivation, Numerics.Activation.Sigmoid), Bias, ReturnSequences, reverse)
-                : throw new ArgumentException($"Jordan layer has output size {OutputSize}; it must be positive.", nameof(OutputSize)),
+            LayerKinds.Jordan => new Jordan<T>(InputSize, Units, OutputSize, ParseActivation(Activation, Numerics.Activation.Tanh), ParseActivation(OutputActivation, Numerics.Activation.Sigmoid), Bias, ReturnSequences, reverse),
             LayerKinds.Lstm => new Lstm<T>(InputSize, Units, Bias, ReturnSequences, reverse),
             LayerKinds.Gru => new Gru<T>(InputSize, Units, Bias, ReturnSequences, reverse),
-            LayerKinds.Bidirectional => Inner is { Kind: not LayerKinds.Bidirectional and not LayerKinds.Dense and not LayerKinds.Dropout } inner
-                ? new Bidirectional<T>((RecurrentLayer<T>)inner.Create<T>())
-                : throw new ArgumentException("A bidirectional layer needs an inner recurrent layer.", nameof(Inner)),
-            _ => throw new ArgumentException($"Unknown layer kind '{Kind}'.", nameof(Kind)),
+            _ => new Bidirectional<T>((RecurrentLayer<T>)Inner!.Create<T>()), // Of has checked it is bidirectional over a recurrent kind
         };
     }
 

@@ -23,7 +23,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     /// <param name="returnSequences">Every step's output (true) or the last (false, the default).</param>
     /// <param name="reverse">Walk time backwards.</param>
     public Lstm(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false)
-        : base(inputSize, hiddenSize, 4, bias, returnSequences, reverse)
+        : base(inputSize, hiddenSize, ParameterShapes.LstmGates, bias, returnSequences, reverse)
     {
         _cellJob = new CellJob(this);
     }
