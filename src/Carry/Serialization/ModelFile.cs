@@ -50,8 +50,9 @@ public sealed class ModelFormatException : IOException
 /// The .carry format (DESIGN.md): a safetensors file — an 8-byte little-endian header length,
 /// a JSON header mapping each tensor name to dtype, shape and byte offsets, then the raw
 /// little-endian data. Tensors are named <c>layers.{index}.{parameter}</c> with PyTorch's
-/// layouts; <c>__metadata__</c> holds <c>format</c>, <c>version</c>, <c>config</c>, <c>task</c>
-/// and <c>training</c>. Written atomically: a temporary file in the same folder, flushed, then
+/// layouts; <c>__metadata__</c> holds <c>format</c>, <c>version</c>, <c>config</c>, <c>task</c>,
+/// <c>training</c> and <c>sha256</c> (the data section's digest, checked on load). The same model
+/// and metadata give the same bytes. Written atomically: a temporary file in the same folder, flushed, then
 /// renamed over the target.
 /// </summary>
 public static class ModelFile
@@ -144,7 +145,8 @@ public static class ModelFile
     /// metadata, and every tensor's name and shape against what the architecture needs — all
     /// before a single weight is allocated, so a header that lies about sizes cannot make the
     /// reader allocate more than the file holds. Then builds the model and reads the weights,
-    /// rejecting NaN and ±∞. Tensors for which <paramref name="isExtra"/> is true (a
+    /// rejecting NaN and ±∞, and checks the data section against the file's <c>sha256</c>
+    /// metadata when it has one (<see cref="SafeTensors.VerifyChecksum"/>). Tensors for which <paramref name="isExtra"/> is true (a
     /// checkpoint's optimizer state) are left to the caller.
     /// </summary>
     internal static LoadedModel<T> Read<T>(SafeTensors file, string path, string format, Func<string, bool> isExtra) where T : unmanaged, IFloatingPointIeee754<T>
@@ -258,6 +260,7 @@ public static class ModelFile
             if (!expected.ContainsKey(name)) throw new ModelFormatException(path, $"the architecture builds parameter '{name}' that the file does not describe.");
             file.CopyTo(file.Tensors[name], p.Value.Span);
         }
+        file.VerifyChecksum();
         var metadata = new ModelMetadata { Task = task, DType = dtype ?? "F32", Training = training };
         return new LoadedModel<T>(model, metadata, specs);
     }
