@@ -294,6 +294,12 @@ public static class ModelFile
             if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output activation.");
             Numerics.Activations.Parse(spec.OutputActivation);
         }
+        if (spec.RecurrentActivation is not null)
+        {
+            if (spec.Kind is not (LayerKinds.Lstm or LayerKinds.Gru)) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no recurrent activation.");
+            Numerics.Activations.Parse(spec.RecurrentActivation);
+        }
+        if (!spec.ResetAfter && spec.Kind != LayerKinds.Gru) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no resetAfter.");
         if (spec.OutputSize != 0 && spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output size.");
         if ((spec.Rate != 0 || spec.Seed != 0) && spec.Kind != LayerKinds.Dropout) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no dropout rate or seed.");
         if (spec.Inner is not null && spec.Kind != LayerKinds.Bidirectional) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' wraps no inner layer.");
