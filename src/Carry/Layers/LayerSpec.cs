@@ -15,6 +15,8 @@ public static class LayerKinds
     public const string Gru = "gru";
     public const string Bidirectional = "bidirectional";
     public const string Embedding = "embedding";
+    public const string Activation = "activation";
+    public const string RepeatVector = "repeat_vector";
 }
 
 /// <summary>
@@ -36,7 +38,7 @@ public sealed record LayerSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int OutputSize { get; init; }
 
-    /// <summary>Activation name (dense, elman, jordan).</summary>
+    /// <summary>Activation name (dense, elman, jordan; activation, which also takes <c>softmax</c>).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Activation { get; init; }
 
@@ -84,6 +86,10 @@ public sealed record LayerSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public ulong Seed { get; init; }
 
+    /// <summary>Steps of the output (repeat_vector).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Repeats { get; init; }
+
     /// <summary>The wrapped layer (bidirectional).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LayerSpec? Inner { get; init; }
@@ -105,7 +111,7 @@ public sealed record LayerSpec
     /// <param name="reverse">Build the time-reversed twin (used by <see cref="Bidirectional{T}"/>).</param>
     public Layer<T> Create<T>(bool reverse = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Kind is not LayerKinds.Dropout and not LayerKinds.Bidirectional)
+        if (Kind is not LayerKinds.Dropout and not LayerKinds.Bidirectional and not LayerKinds.Activation and not LayerKinds.RepeatVector)
         {
             if (InputSize <= 0) throw new ArgumentException($"Layer '{Kind}' has input size {InputSize}; it must be positive.", nameof(InputSize));
             if (Units <= 0) throw new ArgumentException($"Layer '{Kind}' has {Units} units; it must be positive.", nameof(Units));
@@ -121,6 +127,8 @@ public sealed record LayerSpec
             LayerKinds.Lstm => new Lstm<T>(InputSize, Units, Bias, ReturnSequences, reverse, ParseActivation(RecurrentActivation, Numerics.Activation.Sigmoid)),
             LayerKinds.Gru => new Gru<T>(InputSize, Units, Bias, ReturnSequences, reverse, ParseActivation(RecurrentActivation, Numerics.Activation.Sigmoid), ResetAfter),
             LayerKinds.Embedding => new Embedding<T>(InputSize, Units),
+            LayerKinds.Activation => new ActivationLayer<T>(Activation ?? throw new ArgumentException("An activation layer needs an activation.", nameof(Activation))),
+            LayerKinds.RepeatVector => new RepeatVector<T>(Repeats),
             LayerKinds.Bidirectional => Inner is { Kind: not LayerKinds.Bidirectional and not LayerKinds.Dense and not LayerKinds.Dropout } inner
                 ? new Bidirectional<T>((RecurrentLayer<T>)inner.Create<T>())
                 : throw new ArgumentException("A bidirectional layer needs an inner recurrent layer.", nameof(Inner)),

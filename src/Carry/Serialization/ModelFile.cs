@@ -286,9 +286,10 @@ public static class ModelFile
     {
         if (spec.Kind is null) throw new ArgumentException("A layer has no kind.");
         // Fields a kind does not use must be absent: Carry never writes them, so they mean an edited file.
-        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan;
+        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan or LayerKinds.Activation;
         if (!activations && spec.Activation is not null) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no activation.");
-        if (spec.Activation is not null) Numerics.Activations.Parse(spec.Activation);
+        if (spec.Activation is not null && !(spec.Kind == LayerKinds.Activation && spec.Activation == ActivationLayer<float>.SoftmaxName)) Numerics.Activations.Parse(spec.Activation);
+        if (spec.Repeats != 0 && spec.Kind != LayerKinds.RepeatVector) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no repeats.");
         if (spec.OutputActivation is not null)
         {
             if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output activation.");
@@ -306,6 +307,13 @@ public static class ModelFile
         if (spec.Kind is LayerKinds.Dropout or LayerKinds.Bidirectional && (spec.Units != 0 || (spec.Kind == LayerKinds.Dropout && spec.InputSize != 0)))
         {
             throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
+        }
+        if (spec.Kind is LayerKinds.Activation or LayerKinds.RepeatVector)
+        {
+            if (spec.InputSize != 0 || spec.Units != 0) throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
+            if (spec.Kind == LayerKinds.Activation && spec.Activation is null) throw new ArgumentException("An activation layer needs an activation.");
+            if (spec.Kind == LayerKinds.RepeatVector && spec.Repeats <= 0) throw new ArgumentException($"RepeatVector has {spec.Repeats} repeats; it must be positive.");
+            return;
         }
         if (spec.Kind is LayerKinds.Dropout)
         {
