@@ -9,5 +9,9 @@ if (args.Length > 0 && args[0] == "infer")
 {
     return InferenceBench.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "keras")
+{
+    return KerasCheck.Run(args[1..]);
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

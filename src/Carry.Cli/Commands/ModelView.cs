@@ -41,6 +41,8 @@ internal static class ModelView
     private static string Short(LayerSpec s) => s.Kind switch
     {
         LayerKinds.Dropout => $"Dropout({TrainSettings.Format(s.Rate)})",
+        LayerKinds.Activation => $"Activation({s.Activation})",
+        LayerKinds.RepeatVector => $"RepeatVector({s.Repeats})",
         LayerKinds.Dense => $"Dense({s.InputSize}->{s.Units}, {s.Activation ?? "linear"})",
         LayerKinds.Bidirectional => $"Bidirectional({Short(s.Inner!)})",
         _ => $"{Describe(s).Kind}({s.InputSize}->{s.Units}{(s.ReturnSequences ? ", sequences" : "")})",
@@ -54,6 +56,9 @@ internal static class ModelView
         LayerKinds.Jordan => ("jordan", "Jordan"),
         LayerKinds.Dense => ("dense", "Dense"),
         LayerKinds.Dropout => ("dropout", "Dropout"),
+        LayerKinds.Embedding => ("embedding", "Embedding"),
+        LayerKinds.Activation => ("activation", "Activation"),
+        LayerKinds.RepeatVector => ("repeat_vector", "RepeatVector"),
         LayerKinds.Bidirectional => ("bidirectional", $"Bidirectional({Describe(s.Inner!).Kind})"),
         _ => (s.Kind, s.Kind),
     };

@@ -156,6 +156,17 @@ public static class ParameterShapes
         return list;
     }
 
+    /// <summary>Embedding: <c>weight [vocab, dim]</c> (PyTorch's <c>nn.Embedding</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    public static ParameterShapeList Embedding(int vocabularySize, int embeddingSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embeddingSize);
+        var list = new ParameterShapeList();
+        list.Add(ParameterShape.Matrix("weight", vocabularySize, embeddingSize));
+        return list;
+    }
+
     /// <summary>Gates per unit of an Elman layer.</summary>
     public const int ElmanGates = 1;
 
@@ -183,9 +194,19 @@ public static class ParameterShapes
                 return default;
             case LayerKinds.Bidirectional:
                 return Bidirectional(spec);
+            case LayerKinds.Activation or LayerKinds.RepeatVector:
+                if (spec.InputSize != 0 || spec.Units != 0) throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
+                if (spec.Kind == LayerKinds.Activation && spec.Activation is null) throw new ArgumentException("An activation layer needs an activation.");
+                if (spec.Kind == LayerKinds.RepeatVector && spec.Repeats <= 0) throw new ArgumentException($"RepeatVector has {spec.Repeats} repeats; it must be positive.");
+                return default;
         }
         CheckSizes(spec);
-        return spec.Kind == LayerKinds.Dense ? Dense(spec.InputSize, spec.Units, spec.Bias) : Recurrent(spec, reverse: false);
+        return spec.Kind switch
+        {
+            LayerKinds.Dense => Dense(spec.InputSize, spec.Units, spec.Bias),
+            LayerKinds.Embedding => Embedding(spec.InputSize, spec.Units),
+            _ => Recurrent(spec, reverse: false),
+        };
     }
 
     /// <summary>A recurrent kind's parameters, in one direction.</summary>
@@ -222,9 +243,16 @@ public static class ParameterShapes
     {
         if (spec.Kind is null) throw new ArgumentException("A layer has no kind.");
         string kind = Clip(spec.Kind);
-        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan;
+        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan or LayerKinds.Activation;
         if (!activations && spec.Activation is not null) throw new ArgumentException($"Layer '{kind}' takes no activation.");
-        if (spec.Activation is not null) Activations.Parse(spec.Activation);
+        if (spec.Activation is not null && !(spec.Kind == LayerKinds.Activation && spec.Activation == ActivationLayer<float>.SoftmaxName)) Activations.Parse(spec.Activation);
+        if (spec.Repeats != 0 && spec.Kind != LayerKinds.RepeatVector) throw new ArgumentException($"Layer '{kind}' takes no repeats.");
+        if (spec.RecurrentActivation is not null)
+        {
+            if (spec.Kind is not (LayerKinds.Lstm or LayerKinds.Gru)) throw new ArgumentException($"Layer '{kind}' takes no recurrent activation.");
+            Activations.Parse(spec.RecurrentActivation);
+        }
+        if (!spec.ResetAfter && spec.Kind != LayerKinds.Gru) throw new ArgumentException($"Layer '{kind}' takes no resetAfter.");
         if (spec.OutputActivation is not null)
         {
             if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{kind}' takes no output activation.");

@@ -248,8 +248,8 @@ public static class ModelFile
         }
         try
         {
-            var first = specs.FirstOrDefault(s => s.InputSize > 0) ?? specs[0];
-            model.OutputShape([1, Math.Max(1, first.Kind == LayerKinds.Bidirectional ? first.Inner!.InputSize : first.InputSize)]);
+            var first = specs.FirstOrDefault(s => s.InputFeatures > 0) ?? specs[0];
+            model.OutputShape([1, Math.Max(1, first.InputFeatures)]);
         }
         catch (ArgumentException e)
         {
