@@ -54,13 +54,14 @@ public static class CarryCommand
         Commands.PredictCommand.Create(),
         Commands.SummaryCommand.Create(),
         Commands.PlotCommand.Create(),
+        Commands.ExportCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
     internal static int? Classify(Exception e) => e switch
     {
         UsageException or ArgumentException or FormatException or IOException or UnauthorizedAccessException
-            or InvalidDataException or OverflowException => ExitCodes.BadInput,
+            or InvalidDataException or OverflowException or NotSupportedException => ExitCodes.BadInput,
         Carry.Training.TrainingDivergedException => ExitCodes.Diverged,
         OperationCanceledException => ExitCodes.Interrupted,
         _ => null,
