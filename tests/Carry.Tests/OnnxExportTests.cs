@@ -66,6 +66,16 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         Assert.Contains("layer 0 (jordan) has no ONNX operator", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void GivenARecurrentLayerAfterALastStepOutput_WhenExported_ThenItIsRefusedNamingTheLayer()
+    {
+        var model = Build(seed: 1,
+            new LayerSpec { Kind = LayerKinds.Gru, InputSize = 2, Units = 3 },
+            new LayerSpec { Kind = LayerKinds.Lstm, InputSize = 3, Units = 2 });
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(model));
+        Assert.Contains("layer 1 (lstm) cannot be exported to ONNX here", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The committed 8-bit concat adder (GRU(24), made by the command in Data/onnx/README.md): all
     /// 65,536 pairs through ONNX Runtime give the same decoded sums as Carry. Its outputs are

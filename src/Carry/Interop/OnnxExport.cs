@@ -140,9 +140,13 @@ public static class OnnxExport
     private static NotSupportedException Unsupported<T>(int k, Layer<T> layer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string kind = layer.Spec.Inner is { } inner ? $"{layer.Spec.Kind} {inner.Kind}" : layer.Spec.Kind;
-        return kind.EndsWith(LayerKinds.Jordan, StringComparison.Ordinal)
-            ? new NotSupportedException($"layer {k} ({kind}) has no ONNX operator: ONNX's RNN feeds back the hidden state, a Jordan layer its output; it cannot be exported to ONNX.")
-            : new NotSupportedException($"layer {k} ({kind}) cannot be exported to ONNX here (a recurrent layer needs a sequence [batch, time, features] as its input).");
+        if (kind.EndsWith(LayerKinds.Jordan, StringComparison.Ordinal))
+        {
+            return new NotSupportedException($"layer {k} ({kind}) has no ONNX operator: ONNX's RNN feeds back the hidden state, a Jordan layer its output; it cannot be exported to ONNX.");
+        }
+        return layer is RecurrentLayer<T>
+            ? new NotSupportedException($"layer {k} ({kind}) cannot be exported to ONNX here: it follows a layer that returns only the last step, and a recurrent layer needs a sequence.")
+            : new NotSupportedException($"layer {k} ({kind}): Carry's ONNX export does not write this kind of layer.");
     }
 
     /// <summary>
