@@ -62,7 +62,7 @@ public static class CarryCommand
     internal static int? Classify(Exception e) => e switch
     {
         UsageException or ArgumentException or FormatException or IOException or UnauthorizedAccessException
-            or InvalidDataException or OverflowException => ExitCodes.BadInput,
+            or InvalidDataException or OverflowException or NotSupportedException => ExitCodes.BadInput,
         Carry.Training.TrainingDivergedException => ExitCodes.Diverged,
         OperationCanceledException => ExitCodes.Interrupted,
         _ => null,

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using Carry.Arithmetic;
+using Carry.Interop;
+using Carry.Serialization;
 using Carry.Numerics;
 
 namespace Carry.Cli.Commands;
@@ -10,7 +12,8 @@ namespace Carry.Cli.Commands;
 /// <summary>
 /// <c>carry predict --model FILE --samples 100</c>: the article's printout. For each random pair,
 /// a rule of 30 <c>=</c>, then each operand and the prediction as a bit vector, most significant
-/// bit first, and its value; then how many were right.
+/// bit first, and its value; then how many were right. With <c>--input X.npy --output Y.npy</c>:
+/// any model on a batch, outputs written as float32 .npy.
 /// </summary>
 public static class PredictCommand
 {
@@ -23,9 +26,28 @@ public static class PredictCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the pair generator.", DefaultValueFactory = _ => 0 };
         var all = new Option<bool>("--all") { Description = "Every pair of the model's width (up to 10 bits), i the outer loop, instead of random ones." };
         var json = new Option<bool>("--json") { Description = "Print {\"a\", \"b\", \"prediction\"} records as one JSON object instead of the printout." };
-        foreach (var o in new Option[] { model, samples, seed, all, json }) command.Options.Add(o);
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(samples), parse.GetValue(seed), parse.GetValue(all), parse.GetValue(json)));
+        var input = new Option<string?>("--input", "-i") { Description = "A .npy batch [batch, time, features] (or integer indices for an embedding) to run the model on instead of the printout." };
+        var output = new Option<string?>("--output", "-o") { Description = "Where --input's outputs go, as a float32 .npy." };
+        foreach (var o in new Option[] { model, samples, seed, all, json, input, output }) command.Options.Add(o);
+        command.SetAction(parse => parse.GetValue(input) is not null || parse.GetValue(output) is not null
+            ? RunArray(parse.GetValue(model)!, parse.GetValue(input), parse.GetValue(output), parse.GetValue(all) || parse.GetValue(json))
+            : Run(parse.GetValue(model)!, parse.GetValue(samples), parse.GetValue(seed), parse.GetValue(all), parse.GetValue(json)));
         return command;
+    }
+
+    /// <summary><c>--input X.npy --output Y.npy</c>: the model, in its stored precision, on the whole array.</summary>
+    internal static int RunArray(string path, string? input, string? output, bool printoutFlags)
+    {
+        if (string.IsNullOrWhiteSpace(input) || string.IsNullOrWhiteSpace(output)) throw new UsageException("--input and --output go together: the .npy batch to read and the .npy file to write.");
+        if (printoutFlags) throw new UsageException("--all and --json shape the printout; they do not apply to --input/--output.");
+        var array = Npy.Read(input);
+        var loaded = ModelFile.Load<double>(path);
+        var result = loaded.Metadata.DType == "F32"
+            ? NpyInference.Predict(ModelFile.Load<float>(path).Model, array)
+            : NpyInference.Predict(loaded.Model, array);
+        Npy.Write(output, result);
+        Console.Out.WriteLine($"{output}: float32 ({string.Join(", ", result.Shape)}) from {input} ({string.Join(", ", array.Shape)} {array.Type})");
+        return ExitCodes.Success;
     }
 
     internal static int Run(string path, int samples, ulong seed, bool all, bool json)
