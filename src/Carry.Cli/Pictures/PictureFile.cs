@@ -25,21 +25,8 @@ internal static class PictureFile
         Write(path, width, height, [new Panel(plot, new PixelRect(0, width, height, 0))]);
 
     /// <summary>Writes <paramref name="panels"/> on a white <paramref name="width"/>×<paramref name="height"/> page.</summary>
-    public static void Write(string path, int width, int height, IReadOnlyList<Panel> panels)
+    public static void Write(string path, int width, int height, IReadOnlyList<Panel> panels) => Write(path, width, height, canvas =>
     {
-        CheckExtension(path);
-        PictureFonts.Install();
-        bool svg = Path.GetExtension(path).Equals(".svg", StringComparison.OrdinalIgnoreCase);
-        AtomicFile.Write(path, stream =>
-        {
-            if (svg) WriteSvg(stream, width, height, panels);
-            else WritePng(stream, width, height, panels);
-        });
-    }
-
-    private static void Draw(SKCanvas canvas, IReadOnlyList<Panel> panels)
-    {
-        canvas.Clear(SKColors.White);
         foreach (var panel in panels)
         {
             // Each chart fills only its own area: ScottPlot would otherwise clear the whole page
@@ -47,22 +34,38 @@ internal static class PictureFile
             panel.Plot.RenderManager.ClearCanvasBeforeEachRender = false;
             panel.Plot.Render(canvas, panel.Area);
         }
+    });
+
+    /// <summary>Writes what <paramref name="draw"/> paints on a white <paramref name="width"/>×<paramref name="height"/> page.</summary>
+    public static void Write(string path, int width, int height, Action<SKCanvas> draw)
+    {
+        CheckExtension(path);
+        PictureFonts.Install();
+        bool svg = Path.GetExtension(path).Equals(".svg", StringComparison.OrdinalIgnoreCase);
+        AtomicFile.Write(path, stream =>
+        {
+            if (svg) WriteSvg(stream, width, height, draw);
+            else WritePng(stream, width, height, draw);
+        });
     }
 
-    private static void WritePng(Stream stream, int width, int height, IReadOnlyList<Panel> panels)
+    private static void WritePng(Stream stream, int width, int height, Action<SKCanvas> draw)
     {
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul))
             ?? throw new InvalidOperationException($"no {width}x{height} drawing surface");
-        Draw(surface.Canvas, panels);
+        surface.Canvas.Clear(SKColors.White);
+        draw(surface.Canvas);
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         data.SaveTo(stream);
     }
 
-    private static void WriteSvg(Stream stream, int width, int height, IReadOnlyList<Panel> panels)
+    private static void WriteSvg(Stream stream, int width, int height, Action<SKCanvas> draw)
     {
         // The SVG canvas writes its closing tag when disposed: dispose it before the stream is closed.
         using var managed = new SKManagedWStream(stream);
-        using (var canvas = SKSvgCanvas.Create(SKRect.Create(width, height), managed)) Draw(canvas, panels);
+        using var canvas = SKSvgCanvas.Create(SKRect.Create(width, height), managed);
+        canvas.Clear(SKColors.White);
+        draw(canvas);
     }
 }
