@@ -20,6 +20,8 @@ internal static class StepsPicture
     /// <param name="LayerNames">Display name per model layer index.</param>
     /// <param name="Aligned">True for the aligned encoding, false for concat.</param>
     /// <param name="Bits">Operand width.</param>
+    /// <param name="A">First operand.</param>
+    /// <param name="B">Second operand.</param>
     internal sealed record Addition(StateTrace Trace, IReadOnlyList<string> LayerNames, bool Aligned, int Bits, BigInteger A, BigInteger B);
 
     /// <summary>Draws <paramref name="addition"/> to <paramref name="path"/> (.png or .svg).</summary>
@@ -57,7 +59,6 @@ internal static class StepsPicture
         var plot = new Plot();
         var map = plot.Add.Heatmap(data);
         map.Extent = new CoordinateRect(-0.5, steps - 0.5, -0.5, units - 0.5);
-        map.FlipVertically = true; // data row j drawn at y = j
         // Sigmoid gates and the Jordan output lie in (0, 1); states and the candidate g in (-1, 1) or wider.
         bool unitInterval = Core(q.Name) is "i" or "f" or "o" or StateTrace.JordanOutput;
         map.Colormap = unitInterval ? new ScottPlot.Colormaps.Viridis() : new ScottPlot.Colormaps.Balance();
@@ -111,7 +112,6 @@ internal static class StepsPicture
         var plot = new Plot();
         var map = plot.Add.Heatmap(data);
         map.Extent = new CoordinateRect(-0.5, positions - 0.5, -0.5, names.Length - 0.5);
-        map.FlipVertically = true;
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         map.ManualRange = new ScottPlot.Range(0, 1);
         if (positions <= 40)
