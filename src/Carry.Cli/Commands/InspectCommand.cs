@@ -57,7 +57,7 @@ public static class InspectCommand
         if (!aligned && widest > task.Bits) throw new UsageException($"this concat model adds {task.Bits}-bit numbers; an operand has {widest} bits");
         int bits = aligned ? (int)Math.Max(task.Bits, widest) : task.Bits;
         if (bits > 4096) throw new UsageException($"an operand has {widest} bits; inspect draws additions of up to 4096 bits");
-        var trace = StateTrace.Run(model, Encode(task, bits, [(a, b)]));
+        var trace = StateTrace.Run(model, AdderModels.Encode(task with { Bits = bits }, [(a, b)]));
         StepsPicture.Write(target, new StepsPicture.Addition(trace, LayerNames(model, task, bits), aligned, bits, a, b));
         Console.Out.WriteLine($"traced {a} + {b} through {trace.Quantities.Count} quantities to {target}");
         return ExitCodes.Success;
@@ -69,7 +69,7 @@ public static class InspectCommand
         var random = new RandomGenerator(seed);
         var pairs = new List<(BigInteger A, BigInteger B)>(count);
         for (int i = 0; i < count; i++) pairs.Add((RandomBits.Next(task.Bits, random), RandomBits.Next(task.Bits, random)));
-        var trace = StateTrace.Run(model, Encode(task, task.Bits, pairs));
+        var trace = StateTrace.Run(model, AdderModels.Encode(task, pairs));
         // The state the output layer reads: the last recurrent layer's first quantity (h, or a bidirectional layer's forward h).
         int last = trace.Quantities.Max(q => q.Layer);
         var quantity = trace.Quantities.First(q => q.Layer == last);
@@ -81,14 +81,8 @@ public static class InspectCommand
         return ExitCodes.Success;
     }
 
-    private static Tensor<float> Encode(TaskInfo task, int bits, IReadOnlyList<(BigInteger A, BigInteger B)> pairs) =>
-        task.Encoding == AlignedEncoding.Name
-            ? AlignedEncoding.Batch<float>(pairs, AlignedEncoding.Steps(bits)).Inputs
-            : ConcatEncoding.Batch<float>(pairs, bits).Inputs;
-
     private static IReadOnlyList<string> LayerNames(Sequential<float> model, TaskInfo task, int bits)
     {
-        int[] shape = task.Encoding == AlignedEncoding.Name ? [AlignedEncoding.Steps(bits), 2] : [2 * bits, 1];
-        return ModelView.Rows(model, shape).Select(r => r.Name).ToList();
+        return ModelView.Rows(model, AdderModels.InputShape(task with { Bits = bits })).Select(r => r.Name).ToList();
     }
 }

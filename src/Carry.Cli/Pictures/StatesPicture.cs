@@ -78,7 +78,7 @@ internal static class StatesPicture
         {
             int step = t;
             var (xs, ys) = Points(p, (_, s) => s == step);
-            var color = colormap.GetColor(p.Steps == 1 ? 0 : (double)t / (p.Steps - 1));
+            var color = colormap.GetColor(p.Steps == 1 ? 0 : 0.85 * t / (p.Steps - 1)); // stop short of Viridis's palest yellow
             var dots = plot.Add.ScatterPoints(xs, ys, color.WithAlpha(0.5));
             dots.MarkerSize = 6;
             dots.MarkerShape = t < operandSteps ? MarkerShape.FilledCircle : MarkerShape.FilledTriangleUp;

@@ -47,28 +47,30 @@ internal static class StepsPicture
     {
         int steps = q.Values.Dim(1), units = q.Width;
         var data = new double[units, steps];
-        double largest = 1e-6;
+        double largest = 1e-6, smallest = 0;
         for (int t = 0; t < steps; t++)
         {
             for (int j = 0; j < units; j++)
             {
                 data[j, t] = q.Values[0, t, j];
                 largest = Math.Max(largest, Math.Abs(data[j, t]));
+                smallest = Math.Min(smallest, data[j, t]);
             }
         }
         var plot = new Plot();
         var map = plot.Add.Heatmap(data);
         map.Extent = new CoordinateRect(-0.5, steps - 0.5, -0.5, units - 0.5);
-        // Sigmoid gates and the Jordan output lie in (0, 1); states and the candidate g in (-1, 1) or wider.
-        bool unitInterval = Core(q.Name) is "i" or "f" or "o" or StateTrace.JordanOutput;
-        map.Colormap = unitInterval ? new ScottPlot.Colormaps.Viridis() : new ScottPlot.Colormaps.Balance();
-        map.ManualRange = unitInterval ? new ScottPlot.Range(0, 1) : new ScottPlot.Range(-largest, largest);
+        // Non-negative values (sigmoid gates and states) on a sequential scale from 0 (to 1 at least);
+        // signed ones (tanh states, the candidate g, the cell) on a diverging scale centred on 0.
+        bool signed = smallest < 0;
+        map.Colormap = signed ? new ScottPlot.Colormaps.Balance() : new ScottPlot.Colormaps.Viridis();
+        map.ManualRange = signed ? new ScottPlot.Range(-largest, largest) : new ScottPlot.Range(0, Math.Max(1, largest));
         plot.Add.ColorBar(map);
         plot.Title($"{addition.LayerNames[q.Layer]}: {Describe(q.Name)}");
-        plot.XLabel(addition.Aligned ? "step = bit position (LSB first)" : "step (a's bits, then b's; MSB first)");
+        plot.XLabel(addition.Aligned ? "step = bit position (LSB first)" : "step: the operand bit it reads (MSB first)");
         plot.YLabel("unit");
         plot.Axes.SetLimits(-0.5, steps - 0.5, units - 0.5, -0.5); // unit 0 at the top
-        plot.Axes.Bottom.TickGenerator = IntegerTicks(steps);
+        plot.Axes.Bottom.TickGenerator = addition.Aligned ? IntegerTicks(steps) : OperandTicks(addition.Bits);
         return plot;
     }
 
@@ -136,6 +138,16 @@ internal static class StepsPicture
             ? IntegerTicks(positions)
             : new ScottPlot.TickGenerators.NumericManual(Enumerable.Range(0, positions).Select(c => (double)c).ToArray(), Enumerable.Range(0, positions).Select(c => (positions - 1 - c).ToString(CultureInfo.InvariantCulture)).ToArray());
         return plot;
+    }
+
+    /// <summary>Concat steps labelled by the bit they read: a7 … a0, then b7 … b0.</summary>
+    private static ScottPlot.TickGenerators.NumericManual OperandTicks(int bits)
+    {
+        int every = Math.Max(1, (int)Math.Ceiling(2 * bits / 24.0));
+        var at = Enumerable.Range(0, 2 * bits).Where(t => t % every == 0).ToArray();
+        return new ScottPlot.TickGenerators.NumericManual(
+            at.Select(t => (double)t).ToArray(),
+            at.Select(t => t < bits ? $"a{bits - 1 - t}" : $"b{(2 * bits) - 1 - t}").ToArray());
     }
 
     /// <summary>Ticks at whole numbers 0..count-1 (every one while they fit, then every few).</summary>
