@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Xml.Linq;
 using Carry.Analysis;
+using Carry.Training;
 
 namespace Carry.Tests;
 
@@ -36,10 +37,10 @@ public sealed class PictureCliTests : IDisposable
 
         Assert.Equal("epoch", history.XName);
         Assert.Equal([1.0, 2, 3], history.X);
-        Assert.Equal([0.69, 0.31, 0.05], history.Column(TrainingHistory.Loss)!);
-        Assert.True(double.IsNaN(history.Column(TrainingHistory.Exact)![1]));
+        Assert.Equal([0.69, 0.31, 0.05], history.Column(MetricNames.Loss)!);
+        Assert.True(double.IsNaN(history.Column(MetricNames.Exact)![1]));
         Assert.Equal(3.0, history.Column("grad_norm")![0]);
-        Assert.Null(history.Column(TrainingHistory.ValidationLoss));
+        Assert.Null(history.Column(MetricNames.ValidationLoss));
     }
 
     [Theory]
@@ -174,6 +175,31 @@ public sealed class PictureCliTests : IDisposable
         AssertPicture(png, 600, 500);
         Assert.Contains(legend, SvgTexts(svg));
         Assert.Contains(SvgTexts(svg), t => t.StartsWith("PC1 (", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void GivenCurvesAndSnapshotFlags_WhenTrained_ThenTheCurvesAndOneProjectionPerEpochAreDrawn()
+    {
+        string model = PathOf("watched.carry"), curves = PathOf("watched.svg"), folder = PathOf("snapshots");
+
+        var (code, output, error) = CliRunner.Run("train", "--cell", "gru", "--encoding", "aligned", "--units", "4", "--epochs", "2", "--bits", "3",
+            "--out", model, "--curves", curves, "--epochs-snapshots", folder);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("drew the curves", output, StringComparison.Ordinal);
+        Assert.Contains("Accuracy on the training pairs", SvgTexts(curves));
+        Assert.Equal(["epoch-001.png", "epoch-002.png"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        AssertPicture(Path.Combine(folder, "epoch-002.png"), 600, 500);
+    }
+
+    [Fact]
+    public void GivenCurvesWithAnUnknownExtension_WhenTrainIsAsked_ThenItRefusesBeforeTraining()
+    {
+        var (code, output, error) = CliRunner.Run("train", "--units", "4", "--epochs", "1", "--bits", "3", "--out", PathOf("m.carry"), "--curves", PathOf("c.gif"));
+
+        Assert.Equal(2, code);
+        Assert.Contains(".png or .svg", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("epoch 1", output, StringComparison.Ordinal);
     }
 
     private string TrainTiny(string cell, string encoding)

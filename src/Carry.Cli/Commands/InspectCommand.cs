@@ -65,20 +65,31 @@ public static class InspectCommand
 
     private static int DrawStates(Sequential<float> model, TaskInfo task, int count, ulong seed, string target)
     {
-        bool aligned = task.Encoding == AlignedEncoding.Name;
         var random = new RandomGenerator(seed);
         var pairs = new List<(BigInteger A, BigInteger B)>(count);
         for (int i = 0; i < count; i++) pairs.Add((RandomBits.Next(task.Bits, random), RandomBits.Next(task.Bits, random)));
-        var trace = StateTrace.Run(model, AdderModels.Encode(task, pairs));
-        // The state the output layer reads: the last recurrent layer's first quantity (h, or a bidirectional layer's forward h).
+        var projection = WriteStates(model, task, pairs, AdderModels.Encode(task, pairs), null, target);
+        double shown = projection.Pca.ExplainedFraction(0) + (projection.Pca.Variances.Count > 1 ? projection.Pca.ExplainedFraction(1) : 0);
+        Console.Out.WriteLine($"projected {count * projection.Steps} states of {projection.Pca.Mean.Count} units to {target} ({100 * shown:0.#}% of the variance)");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Traces <paramref name="inputs"/> (the encoded <paramref name="pairs"/>), projects the state
+    /// the output layer reads — the last recurrent layer's first quantity (h, or a bidirectional
+    /// layer's forward h) — and draws it, coloured by the true carry (aligned) or by step (concat).
+    /// </summary>
+    internal static ProjectedStates WriteStates(Sequential<float> model, TaskInfo task, IReadOnlyList<(BigInteger A, BigInteger B)> pairs,
+        Tensor<float> inputs, string? title, string target)
+    {
+        var trace = StateTrace.Run(model, inputs);
         int last = trace.Quantities.Max(q => q.Layer);
         var quantity = trace.Quantities.First(q => q.Layer == last);
         var projection = ProjectedStates.Of(quantity);
-        int[][]? carries = aligned ? pairs.Select(p => Carries.Into(p.A, p.B, AlignedEncoding.Steps(task.Bits))).ToArray() : null;
-        string title = $"{LayerNames(model, task, task.Bits)[last]} {quantity.Name}: {count} random {task.Bits}-bit additions ({task.Encoding})";
-        StatesPicture.Write(target, new StatesPicture.States(projection, title, carries));
-        Console.Out.WriteLine($"projected {count * projection.Steps} states of {quantity.Width} units to {target} ({100 * (projection.Pca.ExplainedFraction(0) + (projection.Pca.Variances.Count > 1 ? projection.Pca.ExplainedFraction(1) : 0)):0.#}% of the variance)");
-        return ExitCodes.Success;
+        int[][]? carries = task.Encoding == AlignedEncoding.Name ? pairs.Select(p => Carries.Into(p.A, p.B, AlignedEncoding.Steps(task.Bits))).ToArray() : null;
+        string about = $"{LayerNames(model, task, task.Bits)[last]} {quantity.Name}: {pairs.Count} random {task.Bits}-bit additions ({task.Encoding})";
+        StatesPicture.Write(target, new StatesPicture.States(projection, title is null ? about : $"{title}\n{about}", carries));
+        return projection;
     }
 
     private static IReadOnlyList<string> LayerNames(Sequential<float> model, TaskInfo task, int bits)

@@ -64,7 +64,16 @@ public static class TrainCommand
         {
             throw run.Diverged(trainer, e);
         }
-        return Report(run, trainer, result, clock.Elapsed);
+        int code = Report(run, trainer, result, clock.Elapsed);
+        if (s.Curves is not null && File.Exists(s.HistoryPath)) DrawCurves(s.HistoryPath, s.Curves);
+        return code;
+    }
+
+    /// <summary><c>--curves</c>: the run's history drawn as loss and accuracy curves.</summary>
+    private static void DrawCurves(string history, string curves)
+    {
+        Pictures.CurvesPicture.Write(curves, [new Pictures.NamedHistory(Path.GetFileName(history), Analysis.TrainingHistory.Read(history))]);
+        Console.WriteLine($"drew the curves from {history} to {curves}");
     }
 
     /// <summary>Prints how the run ended, saves the best epoch, and picks the exit code.</summary>

@@ -8,7 +8,7 @@ internal sealed class TrainOptions
 {
     private readonly TrainSettings _defaults;
     private readonly Option<string> _cell, _activation, _encoding, _loss, _optimizer, _out, _init, _schedule, _monitor;
-    private readonly Option<string?> _plot, _history;
+    private readonly Option<string?> _plot, _history, _curves, _snapshots;
     private readonly Option<int> _layers, _hidden, _bits, _epochs, _batch, _samplesPerEpoch, _threads, _patience, _plateauPatience;
     private readonly Option<bool> _bidirectional, _untilPerfect;
     private readonly Option<double> _dropout, _lr, _decay, _clip, _minLr, _plateauFactor;
@@ -44,6 +44,8 @@ internal sealed class TrainOptions
         _out = new("--out", "-o") { Description = "Where to save the model.", DefaultValueFactory = _ => d.Out };
         _untilPerfect = new("--until-perfect") { Description = "Stop as soon as every training pair is added exactly.", DefaultValueFactory = _ => d.UntilPerfect };
         _plot = new("--plot") { Description = "Draw the model to this .svg or .png before training." };
+        _curves = new("--curves") { Description = "At the end, draw the loss and accuracy curves from the history to this .png or .svg." };
+        _snapshots = new("--epochs-snapshots") { Description = "After every epoch, write the hidden states of 200 fixed random additions projected by PCA (as 'carry inspect --states') to DIR/epoch-NNN.png." };
         _samplesPerEpoch = new("--samples-per-epoch") { Description = "Random pairs per epoch when the operands are wider than 10 bits.", DefaultValueFactory = _ => d.SamplesPerEpoch };
         _threads = new("--threads") { Description = "Threads for the matrix products (0: every core); results are identical for every count.", DefaultValueFactory = _ => d.Threads };
         General = general;
@@ -56,7 +58,7 @@ internal sealed class TrainOptions
     {
         Option[] all = [_cell, _activation, _layers, _bidirectional, _hidden, _encoding, _bits, _dropout, _epochs, _batch, _lr, _decay,
             _schedule, _minLr, _plateauFactor, _plateauPatience, _patience, _monitor,
-            _seed, _loss, _optimizer, _clip, _init, _out, _history, _untilPerfect, _plot, _samplesPerEpoch, _threads];
+            _seed, _loss, _optimizer, _clip, _init, _out, _history, _untilPerfect, _plot, _curves, _snapshots, _samplesPerEpoch, _threads];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -97,6 +99,8 @@ internal sealed class TrainOptions
             Out = parse.GetValue(_out) ?? _defaults.Out,
             UntilPerfect = parse.GetValue(_untilPerfect),
             Plot = parse.GetValue(_plot) ?? _defaults.Plot,
+            Curves = parse.GetValue(_curves) ?? _defaults.Curves,
+            Snapshots = parse.GetValue(_snapshots) ?? _defaults.Snapshots,
             SamplesPerEpoch = parse.GetValue(_samplesPerEpoch),
             Threads = parse.GetValue(_threads),
         };

@@ -114,6 +114,8 @@ internal sealed class TrainRun
         {
             Out = Path.GetFullPath(s.Out),
             History = s.History is null ? null : Path.GetFullPath(s.History),
+            Curves = s.Curves is null ? null : Path.GetFullPath(s.Curves),
+            Snapshots = s.Snapshots is null ? null : Path.GetFullPath(s.Snapshots),
             Plot = null,
         }, Request.EverySteps);
         var options = new FitOptions
@@ -136,6 +138,7 @@ internal sealed class TrainRun
         Action<string> writeLine = bar is null ? Console.Out.WriteLine : line => AnsiConsole.Console.WriteLine(line);
         var printer = new EpochPrinter(writeLine, s.Epochs, Task.SampleCount);
         ITrainingCallback[] callbacks = bar is null ? [printer] : [bar, printer];
+        if (s.Snapshots is not null) callbacks = [.. callbacks, new Pictures.StateSnapshots(Model, Task.Info, s.Snapshots, s.Seed)];
         return new Trainer<float>(Model, Task, options, callbacks, new RandomGenerator(s.Seed));
     }
 

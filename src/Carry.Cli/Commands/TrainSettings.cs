@@ -92,6 +92,12 @@ internal sealed record TrainSettings
     /// <summary>Draw the model to this file (.svg or .png) before training; null: don't.</summary>
     public string? Plot { get; init; }
 
+    /// <summary>Draw the training curves (loss, exact, bit accuracy) from the history to this .png or .svg at the end; null: don't.</summary>
+    public string? Curves { get; init; }
+
+    /// <summary>After every epoch, write the hidden-state projection (as <c>carry inspect --states</c>) into this folder; null: don't.</summary>
+    public string? Snapshots { get; init; }
+
     /// <summary>Random pairs per epoch when the full table is too large (default 65,536).</summary>
     public int SamplesPerEpoch { get; init; } = 65536;
 
@@ -135,6 +141,8 @@ internal sealed record TrainSettings
         if (!Optimizers.Contains(Optimizer)) Fail($"unknown optimizer '{Optimizer}' (expected {string.Join(", ", Optimizers)})");
         if (!(Clip >= 0) || double.IsInfinity(Clip)) Fail($"--clip must be a finite number ≥ 0, not {Format(Clip)}");
         if (string.IsNullOrWhiteSpace(Out)) Fail("--out needs a file name");
+        if (Curves is not null) Pictures.PictureFile.CheckExtension(Curves);
+        if (Snapshots is not null && string.IsNullOrWhiteSpace(Snapshots)) Fail("--epochs-snapshots needs a folder name");
         if (Threads is < 0 or > 256) Fail($"--threads must be between 0 (every core) and 256, not {Threads}");
         if (SamplesPerEpoch < 1) Fail($"--samples-per-epoch must be at least 1, not {SamplesPerEpoch}");
         return this;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Carry.Analysis;
+using Carry.Training;
 using ScottPlot;
 
 namespace Carry.Cli.Pictures;
@@ -9,14 +10,16 @@ internal sealed record NamedHistory(string Name, TrainingHistory History);
 
 /// <summary>
 /// Training curves: loss on a log scale beside exact-match and bit accuracy, against the history's
-/// first column, one colour per run (solid: loss and exact; dashed: val_loss and bit accuracy).
+/// first column, one colour per run (solid: loss and exact; dashed: val_loss and bit accuracy;
+/// dotted: eval_loss, the loss over the training pairs in inference mode after the epoch).
 /// </summary>
 internal static class CurvesPicture
 {
     private const int PanelWidth = 640, Height = 460;
 
-    private static readonly string[] LossColumns = [TrainingHistory.Loss, TrainingHistory.ValidationLoss];
-    private static readonly string[] AccuracyColumns = [TrainingHistory.Exact, TrainingHistory.BitAccuracy];
+    private static readonly string[] LossColumns = [MetricNames.Loss, MetricNames.ValidationLoss, MetricNames.EvaluationLoss];
+    private static readonly string[] AccuracyColumns = [MetricNames.Exact, MetricNames.BitAccuracy];
+    private static readonly LinePattern[] Patterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted];
 
     /// <summary>Draws <paramref name="runs"/> to <paramref name="path"/> (.png or .svg).</summary>
     public static void Write(string path, IReadOnlyList<NamedHistory> runs)
@@ -91,7 +94,7 @@ internal static class CurvesPicture
                 if (xs.Count == 0) continue;
                 var line = plot.Add.ScatterLine(xs.ToArray(), kept.ToArray(), palette.GetColor(r));
                 line.LineWidth = 2;
-                line.LinePattern = k == 0 ? LinePattern.Solid : LinePattern.Dashed;
+                line.LinePattern = Patterns[k];
                 if (xs.Count < 30) line.MarkerSize = 5;
                 line.LegendText = runs.Count == 1 ? columns[k] : $"{runs[r].Name} {columns[k]}";
             }

@@ -6,8 +6,8 @@ namespace Carry.Analysis;
 /// A training history as the fit loop writes it (<c>--history FILE</c>): a header line, then one
 /// comma-separated row per epoch (or print interval), invariant culture. The first column is the
 /// x axis (<c>epoch</c> or <c>iteration</c>); any of <c>loss</c>, <c>val_loss</c>, <c>exact</c>,
-/// <c>bit_accuracy</c>, <c>lr</c>, <c>seconds</c> may follow, and other columns are kept but
-/// have no meaning here. An empty cell or <c>nan</c> is a missing value (NaN).
+/// <c>bit_accuracy</c>, <c>lr</c>, <c>seconds</c> may follow (<see cref="Training.MetricNames"/>), and
+/// other columns are kept by name. The writer is <see cref="Training.HistoryCsv"/>. An empty cell or <c>nan</c> is a missing value (NaN).
 /// </summary>
 public sealed class TrainingHistory
 {
@@ -19,24 +19,6 @@ public sealed class TrainingHistory
         X = x;
         _columns = columns;
     }
-
-    /// <summary>Training loss, mean over the epoch or interval.</summary>
-    public const string Loss = "loss";
-
-    /// <summary>Validation loss.</summary>
-    public const string ValidationLoss = "val_loss";
-
-    /// <summary>Fraction (0..1) of training pairs whose every bit is right.</summary>
-    public const string Exact = "exact";
-
-    /// <summary>Fraction (0..1) of output bits that are right.</summary>
-    public const string BitAccuracy = "bit_accuracy";
-
-    /// <summary>Learning rate.</summary>
-    public const string LearningRate = "lr";
-
-    /// <summary>Wall seconds since the run began, continued across resumes.</summary>
-    public const string Seconds = "seconds";
 
     /// <summary>Name of the first column: <c>epoch</c> or <c>iteration</c>.</summary>
     public string XName { get; }
