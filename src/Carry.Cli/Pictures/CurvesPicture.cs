@@ -41,14 +41,9 @@ internal static class CurvesPicture
     private static Plot LossPlot(IReadOnlyList<NamedHistory> runs)
     {
         var plot = NewPlot(runs, "Loss", "loss (log scale)");
-        // ScottPlot draws log axes as log10 of the data with tick labels 10^k.
-        AddSeries(plot, runs, LossColumns, y => y > 0 ? Math.Log10(y) : double.NaN);
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
-        {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = y => Math.Pow(10, y).ToString("g3", CultureInfo.InvariantCulture),
-        };
+        // ScottPlot draws log axes as log10 of the data, labelled with the values themselves.
+        var (lo, hi) = AddSeries(plot, runs, LossColumns, y => y > 0 ? Math.Log10(y) : double.NaN);
+        plot.Axes.Left.TickGenerator = LogTicks(lo, hi);
         plot.Grid.MinorLineWidth = 1;
         return plot;
     }
@@ -73,10 +68,37 @@ internal static class CurvesPicture
         return plot;
     }
 
-    /// <summary>One line per (run, column) present; missing and non-finite points are left out, not drawn as zero.</summary>
-    private static void AddSeries(Plot plot, IReadOnlyList<NamedHistory> runs, string[] columns, Func<double, double> transform)
+    /// <summary>
+    /// Ticks for log10-transformed values in [<paramref name="lo"/>, <paramref name="hi"/>]: the
+    /// powers of ten, and 2× and 5× them (or every multiple) when the range holds too few powers.
+    /// </summary>
+    private static ScottPlot.TickGenerators.NumericManual LogTicks(double lo, double hi)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        if (!(lo <= hi)) return ticks;
+        int decades = (int)Math.Floor(hi) - (int)Math.Ceiling(lo) + 1;
+        int[] multiples = decades >= 3 ? [1] : decades >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
+        {
+            for (int m = 1; m <= 9; m++)
+            {
+                double at = k + Math.Log10(m);
+                if (at < lo - 0.05 || at > hi + 0.05) continue;
+                if (multiples.Contains(m)) ticks.AddMajor(at, (m * Math.Pow(10, k)).ToString("g3", CultureInfo.InvariantCulture));
+                else ticks.AddMinor(at);
+            }
+        }
+        return ticks;
+    }
+
+    /// <summary>
+    /// One line per (run, column) present; missing and non-finite points are left out, not drawn
+    /// as zero. Returns the smallest and largest value drawn (NaN, NaN when none).
+    /// </summary>
+    private static (double Low, double High) AddSeries(Plot plot, IReadOnlyList<NamedHistory> runs, string[] columns, Func<double, double> transform)
     {
         var palette = new ScottPlot.Palettes.Category10();
+        double low = double.NaN, high = double.NaN;
         for (int r = 0; r < runs.Count; r++)
         {
             for (int k = 0; k < columns.Length; k++)
@@ -90,6 +112,8 @@ internal static class CurvesPicture
                     if (!double.IsFinite(y)) continue;
                     xs.Add(runs[r].History.X[i]);
                     kept.Add(y);
+                    low = double.IsNaN(low) ? y : Math.Min(low, y);
+                    high = double.IsNaN(high) ? y : Math.Max(high, y);
                 }
                 if (xs.Count == 0) continue;
                 var line = plot.Add.ScatterLine(xs.ToArray(), kept.ToArray(), palette.GetColor(r));
@@ -99,5 +123,6 @@ internal static class CurvesPicture
                 line.LegendText = runs.Count == 1 ? columns[k] : $"{runs[r].Name} {columns[k]}";
             }
         }
+        return (low, high);
     }
 }
