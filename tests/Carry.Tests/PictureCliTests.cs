@@ -161,6 +161,7 @@ public sealed class PictureCliTests : IDisposable
 
     [Theory]
     [InlineData("lstm", "aligned", "carry into the step = 1")]
+    [InlineData("jordan", "aligned", "carry into the step = 1")]
     [InlineData("gru", "concat", "step 0: reads a2")]
     public void GivenAModel_WhenStatesAreProjected_ThenThePngDecodesAndTheSvgHasTheLegend(string cell, string encoding, string legend)
     {
@@ -175,6 +176,8 @@ public sealed class PictureCliTests : IDisposable
         AssertPicture(png, 600, 500);
         Assert.Contains(legend, SvgTexts(svg));
         Assert.Contains(SvgTexts(svg), t => t.StartsWith("PC1 (", StringComparison.Ordinal));
+        string state = cell == "jordan" ? "jordan y:" : $"{cell} h:"; // a Jordan layer's carried state is its output y
+        Assert.Contains(SvgTexts(svg), t => t.StartsWith(state, StringComparison.Ordinal));
     }
 
     [Fact]

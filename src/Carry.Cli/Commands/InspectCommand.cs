@@ -76,15 +76,16 @@ public static class InspectCommand
 
     /// <summary>
     /// Traces <paramref name="inputs"/> (the encoded <paramref name="pairs"/>), projects the state
-    /// the output layer reads — the last recurrent layer's first quantity (h, or a bidirectional
-    /// layer's forward h) — and draws it, coloured by the true carry (aligned) or by step (concat).
+    /// the output layer reads — the last recurrent layer's hidden state h (a bidirectional layer's
+    /// forward h; a Jordan layer's fed-back output y) — and draws it, coloured by the true carry (aligned) or by step (concat).
     /// </summary>
     internal static ProjectedStates WriteStates(Sequential<float> model, TaskInfo task, IReadOnlyList<(BigInteger A, BigInteger B)> pairs,
         Tensor<float> inputs, string? title, string target)
     {
         var trace = StateTrace.Run(model, inputs);
         int last = trace.Quantities.Max(q => q.Layer);
-        var quantity = trace.Quantities.First(q => q.Layer == last);
+        // A Jordan layer's output y is both what the next layer reads and the state it carries.
+        var quantity = trace.Find(last, StateTrace.JordanOutput) ?? trace.Quantities.First(q => q.Layer == last);
         var projection = ProjectedStates.Of(quantity);
         int[][]? carries = task.Encoding == AlignedEncoding.Name ? pairs.Select(p => Carries.Into(p.A, p.B, AlignedEncoding.Steps(task.Bits))).ToArray() : null;
         string about = $"{LayerNames(model, task, task.Bits)[last]} {quantity.Name}: {pairs.Count} random {task.Bits}-bit additions ({task.Encoding})";
