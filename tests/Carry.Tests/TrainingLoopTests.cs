@@ -257,6 +257,28 @@ public sealed class TrainingLoopTests : IDisposable
         Assert.Equal(WithoutSeconds(PathOf("straight.history.csv")), WithoutSeconds(PathOf("resumed.history.csv")));
     }
 
+    [Theory]
+    [InlineData(12, true)]  // wider than 10 bits: fresh random pairs every epoch
+    [InlineData(3, false)]  // every pair, the same table every epoch
+    public void GivenAnAdditionTask_WhenEpochsRun_ThenRandomPairsAreDrawnAfreshAndAllPairsAreKept(int bits, bool fresh)
+    {
+        var model = new Sequential<float>(new SimpleRnn<float>(2, 4, Activation.Tanh, returnSequences: true), new Dense<float>(4, 1, Activation.Sigmoid));
+        model.Initialize(Initialization.Keras, 0);
+        Compile(model);
+        var task = new AdditionTask<float>(AlignedEncoding.Name, bits, samplesPerEpoch: Pairs, dataSeed: 5);
+        var seen = new List<float[]>();
+        var trainer = new Trainer<float>(model, task, new FitOptions { Epochs = 3, BatchSize = 32 }, [new EpochEndProbe(() => seen.Add(task.CurrentInputs!.Span.ToArray()))]);
+        trainer.Run();
+        Assert.Equal(3, seen.Count);
+        Assert.Equal(fresh, !seen[0].SequenceEqual(seen[1]));
+        Assert.Equal(fresh, !seen[1].SequenceEqual(seen[2]));
+    }
+
+    private sealed class EpochEndProbe(Action probe) : ITrainingCallback
+    {
+        public void OnEpochEnd(EpochSummary summary, TrainingControl control) => probe();
+    }
+
     [Fact]
     public void GivenKeepBest_WhenTheLastEpochIsWorse_ThenTheModelEndsWithTheBestEpochsWeights()
     {
