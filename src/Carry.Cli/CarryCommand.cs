@@ -56,6 +56,7 @@ public static class CarryCommand
         Commands.PlotCommand.Create(),
         Commands.ImportCommand.Create(),
         Commands.ExportCommand.Create(),
+        Commands.InspectCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

@@ -158,7 +158,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         var random = new RandomGenerator(seed);
         int inputSize = model.Layers[0] is RecurrentLayer<float> r0 ? r0.InputSize : ((Dense<float>)model.Layers[0]).InputSize;
         var x = new Tensor<float>(batch, time, inputSize);
-        for (int i = 0; i < x.Length; i++) x.Span[i] = random.Uniform(-2f, 2f);
+        for (int i = 0; i < x.Length; i++) x.Span[i] = (float)(4 * random.NextDouble() - 2);
         var onnxStates = new Dictionary<string, (float[] Data, long[] Shape)>();
         var carryStates = new Dictionary<int, RecurrentState<float>>();
         foreach (var s in OnnxExport.States(model))
@@ -184,7 +184,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
     private static Tensor<float> RandomState(int batch, OnnxState s, RandomGenerator random)
     {
         var t = new Tensor<float>(batch, s.Directions * s.HiddenSize);
-        for (int i = 0; i < t.Length; i++) t.Span[i] = random.Uniform(-0.8f, 0.8f);
+        for (int i = 0; i < t.Length; i++) t.Span[i] = (float)(1.6 * random.NextDouble() - 0.8);
         return t;
     }
 
