@@ -55,6 +55,7 @@ public static class CarryCommand
         Commands.SummaryCommand.Create(),
         Commands.PlotCommand.Create(),
         Commands.ExplainCommand.Create(),
+        Commands.VerifyCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
