@@ -54,6 +54,7 @@ public static class CarryCommand
         Commands.PredictCommand.Create(),
         Commands.SummaryCommand.Create(),
         Commands.PlotCommand.Create(),
+        Commands.InspectCommand.Create(),
         Commands.ExplainCommand.Create(),
         Commands.VerifyCommand.Create(),
     ];

@@ -359,6 +359,17 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     {
     }
 
+    // Tracing: Carry.Analysis.StateTrace reads what the last Forward left in these caches; nothing here writes.
+
+    /// <summary>h_t of the last Forward <c>[B, T, H]</c>, indexed by time (also when reversed); null before the first.</summary>
+    internal Tensor<T>? TracedHidden => _hidden;
+
+    /// <summary>c_t of the last Forward <c>[B, T, H]</c> when the layer has a cell (LSTM); otherwise null.</summary>
+    internal Tensor<T>? TracedCell => HasCell ? _cell : null;
+
+    /// <summary>The gate buffer of the last Forward after the cell ran <c>[B, T, G·H]</c>: for an LSTM the activated i, f, g, o.</summary>
+    internal Tensor<T>? TracedGates => _gates;
+
     /// <summary>Row offset of (b, t) in a <c>[B, T, width]</c> buffer.</summary>
     protected static int At(int b, int t, int time, int width) => ((b * time) + t) * width;
 }

@@ -69,6 +69,14 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
     public Parameter<T>? BiasH { get; }
     public Parameter<T>? BiasY { get; }
 
+    // Tracing: Carry.Analysis.StateTrace reads what the last Forward left in these caches; nothing here writes.
+
+    /// <summary>h_t of the last Forward <c>[B, T, H]</c>, indexed by time; null before the first.</summary>
+    internal Tensor<T>? TracedHidden => _hidden;
+
+    /// <summary>y_t of the last Forward <c>[B, T, O]</c> (the state fed back), indexed by time; null before the first.</summary>
+    internal Tensor<T>? TracedOutputs => _outputs;
+
     /// <inheritdoc />
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
