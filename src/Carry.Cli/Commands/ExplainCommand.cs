@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
+using System.Text;
 using Carry.Analysis;
 using Carry.Arithmetic;
 using Carry.Serialization;
@@ -93,11 +94,12 @@ public static class ExplainCommand
         {
             output.WriteLine("counterexample: none found");
         }
-        string stem = Stem(path);
-        File.WriteAllText(stem + ".machine.dot", MachineText.Dot(machine, Path.GetFileName(stem)));
-        File.WriteAllText(stem + ".machine.mmd", MachineText.Mermaid(machine));
-        File.WriteAllText(stem + ".machine.svg", MachineSvg.Draw(machine, Path.GetFileName(stem) + ": " + (result.IsFullAdder ? "the full adder" : I($"{machine.States} states"))));
-        output.WriteLine(I($"wrote {stem}.machine.dot, {stem}.machine.svg, {stem}.machine.mmd ({result.Elapsed.TotalSeconds:F1} s of {options.Budget.TotalSeconds:F0} s budget)"));
+        string stem = Stem(path), title = Path.GetFileName(stem) + ": " + (result.IsFullAdder ? "the full adder" : I($"{machine.States} states"));
+        AtomicFile.Write(stem + ".machine.dot", Encoding.UTF8.GetBytes(MachineText.Dot(machine, Path.GetFileName(stem))));
+        AtomicFile.Write(stem + ".machine.mmd", Encoding.UTF8.GetBytes(MachineText.Mermaid(machine)));
+        AtomicFile.Write(stem + ".machine.svg", Encoding.UTF8.GetBytes(MachineSvg.Draw(machine, title)));
+        Pictures.MachinePicture.Write(stem + ".explain.svg", machine, title, result.Sample, network.StateSize);
+        output.WriteLine(I($"wrote {stem}.machine.dot, {stem}.machine.svg, {stem}.machine.mmd and {stem}.explain.svg (the machine beside its states) in {result.Elapsed.TotalSeconds:F1} s of a {options.Budget.TotalSeconds:F0} s budget"));
         return ExitCodes.Success;
     }
 

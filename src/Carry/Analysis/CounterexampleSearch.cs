@@ -187,7 +187,7 @@ public static class CounterexampleSearch
         ArgumentNullException.ThrowIfNull(sequences);
         var task = new TaskInfo(AlignedEncoding.Name, 8);
         var candidates = sequences.Select(s => Operands(s)).Distinct()
-            .OrderBy(p => Math.Max(p.A.GetBitLength(), p.B.GetBitLength())).ThenBy(p => p.A + p.B).Take(64);
+            .OrderBy(p => Math.Max(p.A.GetBitLength(), p.B.GetBitLength())).ThenBy(p => p.A + p.B).ThenBy(p => p.A).Take(64);
         foreach (var (a, b) in candidates)
         {
             var answer = Addition.Add(network.Model, task, a, b);

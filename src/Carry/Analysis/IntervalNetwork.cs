@@ -22,7 +22,7 @@ namespace Carry.Analysis;
 /// kernels add in, with or without FMA, the computed value lies in the widened interval.</item>
 /// <item>Sigmoid and tanh are monotone, so <c>[f(lo), f(hi)]</c> encloses f on the interval; the
 /// bounds are moved out by <see cref="Interval.LibraryError"/> and, for float models, by
-/// <see cref="FloatActivationError"/> for the error of the float implementations the layers call
+/// <see cref="FloatActivationError"/> (relative) and <see cref="FloatActivationAbsolute"/> for the error of the float implementations the layers call
 /// (MathF and TensorPrimitives; an assumption, checked by a test over a dense sweep).</item>
 /// <item>Every element-wise product and sum the cell forms in its precision is widened by 2u of its magnitude.</item>
 /// </list>
@@ -33,6 +33,9 @@ public sealed class IntervalNetwork
 {
     /// <summary>Relative error assumed for the float activations (MathF.Exp, MathF.Tanh, TensorPrimitives.Sigmoid/Tanh): 2⁻¹⁸, about 64 ulps.</summary>
     public const double FloatActivationError = 1.0 / (1 << 18);
+
+    /// <summary>Absolute error assumed for the float activations on top of the relative one: 2⁻²⁰ (TensorPrimitives.Tanh computes tanh from exponentials and loses relative accuracy near 0).</summary>
+    public const double FloatActivationAbsolute = 1.0 / (1 << 20);
 
     private readonly LayerWeights[] _layers;
     private readonly double[] _outWeight; // [H_last]
@@ -120,7 +123,7 @@ public sealed class IntervalNetwork
     internal Interval Activate(Activation activation, Interval x)
     {
         var y = Interval.Apply(activation, x);
-        return _activationError == 0 || activation is Activation.Identity or Activation.Relu ? y : Clip(y.Widen(_activationError, _tiny), activation);
+        return _activationError == 0 || activation is Activation.Identity or Activation.Relu ? y : Clip(y.Widen(_activationError, FloatActivationAbsolute), activation);
     }
 
     /// <summary>

@@ -21,7 +21,8 @@ public static class MachineSvg
         int n = machine.States;
         double ring = n == 1 ? 0 : Math.Max(150, n * 60 / Math.PI);
         double size = (2 * ring) + 360;
-        double cx = size / 2, cy = (size / 2) + 20;
+        double height = n <= 2 ? 360 : size; // states side by side need no more than the loops above and the curves between
+        double cx = size / 2, cy = n <= 2 ? 220 : (size / 2) + 20;
         var at = new (double X, double Y)[n];
         for (int q = 0; q < n; q++)
         {
@@ -29,7 +30,7 @@ public static class MachineSvg
             at[q] = (cx + (ring * Math.Cos(angle)), cy + (ring * Math.Sin(angle)));
         }
         var svg = new StringBuilder();
-        svg.AppendLine(F($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size:0}\" height=\"{size + 20:0}\" viewBox=\"0 0 {size:0} {size + 20:0}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"13\">"));
+        svg.AppendLine(F($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size:0}\" height=\"{height:0}\" viewBox=\"0 0 {size:0} {height:0}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"13\">"));
         svg.AppendLine("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#333\"/></marker></defs>");
         svg.AppendLine(F($"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"));
         svg.AppendLine(F($"<text x=\"{cx:0}\" y=\"28\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">{Escape(title)}</text>"));
@@ -78,11 +79,11 @@ public static class MachineSvg
         double angle = Math.Atan2(uy, ux);
         var s = (X: p.X + (Radius * Math.Cos(angle - side)), Y: p.Y + (Radius * Math.Sin(angle - side)));
         var e = (X: p.X + (Radius * Math.Cos(angle + side)), Y: p.Y + (Radius * Math.Sin(angle + side)));
-        double reach = 2.4 * Radius;
-        var c1 = (X: p.X + (reach * Math.Cos(angle - (2 * side))), Y: p.Y + (reach * Math.Sin(angle - (2 * side))));
-        var c2 = (X: p.X + (reach * Math.Cos(angle + (2 * side))), Y: p.Y + (reach * Math.Sin(angle + (2 * side))));
+        double reach = 3.6 * Radius;
+        var c1 = (X: p.X + (reach * Math.Cos(angle - (1.3 * side))), Y: p.Y + (reach * Math.Sin(angle - (1.3 * side))));
+        var c2 = (X: p.X + (reach * Math.Cos(angle + (1.3 * side))), Y: p.Y + (reach * Math.Sin(angle + (1.3 * side))));
         svg.AppendLine(F($"<path d=\"M {s.X:0.#} {s.Y:0.#} C {c1.X:0.#} {c1.Y:0.#} {c2.X:0.#} {c2.Y:0.#} {e.X:0.#} {e.Y:0.#}\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/>"));
-        double lx = p.X + (ux * 2.1 * Radius), ly = p.Y + (uy * 2.1 * Radius);
+        double lx = p.X + (ux * 2.95 * Radius), ly = p.Y + (uy * 2.95 * Radius);
         double top = uy < 0 ? ly - 6 - ((labels.Count - 1) * LabelLine) : ly + 14;
         Labels(svg, lx, top, labels);
     }
