@@ -16,6 +16,9 @@ namespace Carry.Cli.Commands;
 /// </summary>
 public static class ExplainCommand
 {
+    /// <summary>Largest machine whose transition table is printed; a larger one is only written to the files.</summary>
+    public const int MaxTableStates = 16;
+
     /// <summary>Builds the verb.</summary>
     public static Command Create()
     {
@@ -77,7 +80,8 @@ public static class ExplainCommand
         output.WriteLine(I($"extraction (Omlin & Giles quantisation): q = {result.Machine.Levels} levels per state unit, {result.Machine.Raw.States} raw states, {machine.States} after minimisation")
             + I($" (tried q = {string.Join(", ", result.LevelsTried.Select(t => t.Disagreements < 0 ? $"{t.Levels}: too many states" : $"{t.Levels}: {t.Disagreements} disagreeing steps"))})"));
         output.WriteLine();
-        output.Write(MachineText.Table(machine));
+        if (machine.States <= MaxTableStates) output.Write(MachineText.Table(machine));
+        else output.WriteLine(I($"(the transition table of {machine.States} states is in {Path.GetFileName(Stem(path))}.machine.dot and .mmd)"));
         output.WriteLine();
         output.WriteLine(result.IsFullAdder ? I($"machine: {machine.States} states, the full adder") : I($"machine: {machine.States} states, not the full adder"));
         output.WriteLine(Describe(I($"every sequence up to {options.ExhaustiveDepth} steps"), result.Exhaustive));
