@@ -73,7 +73,15 @@ public static class ExplainCommand
     private static int Run<T>(string path, LoadedModel<T> loaded, TaskInfo task, ExplainOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var network = Network(path, loaded, task);
-        var result = Explainer.Run(network, options);
+        Explanation result;
+        try
+        {
+            result = Explainer.Run(network, options);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UsageException($"{path}: {e.Message}");
+        }
         var output = Console.Out;
         var machine = result.Machine.Minimal;
         output.WriteLine(I($"{path}: {string.Join(" → ", loaded.Layers.Select(l => l.Kind))}, {network.StateSize} numbers of state per step"));
@@ -109,7 +117,7 @@ public static class ExplainCommand
 
     private static string Describe(string what, AgreementResult r)
     {
-        string done = r.Complete ? I($"complete, {r.Elapsed.TotalSeconds:F1} s") : I($"{100.0 * r.Steps / r.Planned:F1}% done when the budget ran out");
+        string done = r.Complete ? I($"complete, {r.Elapsed.TotalSeconds:F1} s, {r.Processor.TotalSeconds:F1} s of processor") : I($"{100.0 * r.Steps / r.Planned:F1}% done when the budget ran out");
         return I($"agreement on {what}: {r.Steps - r.Disagreements:N0} of {r.Steps:N0} steps agree with the machine, {r.Disagreements:N0} disagree; {r.Wrong:N0} wrong sum bits ({done})");
     }
 

@@ -15,7 +15,8 @@ namespace Carry.Analysis;
 /// <param name="FirstDisagreement">The shortest sequence found whose last step disagrees with the machine, or null.</param>
 /// <param name="FirstWrong">The shortest sequence found whose last step is a wrong sum bit, or null.</param>
 /// <param name="Elapsed">Wall time of the check.</param>
-public sealed record AgreementResult(long Steps, long Planned, long Disagreements, long Wrong, byte[]? FirstDisagreement, byte[]? FirstWrong, TimeSpan Elapsed)
+/// <param name="Processor">Processor time the process spent meanwhile (every thread, the collector's too).</param>
+public sealed record AgreementResult(long Steps, long Planned, long Disagreements, long Wrong, byte[]? FirstDisagreement, byte[]? FirstWrong, TimeSpan Elapsed, TimeSpan Processor)
 {
     /// <summary>True when the check ran to the end.</summary>
     public bool Complete => Steps == Planned;
@@ -48,6 +49,7 @@ public static class Agreement
         ArgumentNullException.ThrowIfNull(machine);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(depth, 14);
         var started = clock.Elapsed;
+        var processor = Environment.CpuUsage.TotalTime;
         var tally = new Tally();
         var stepper = new BatchStepper<T>(network);
         var level = TrieLevel<T>.Root(network);
@@ -74,7 +76,8 @@ public static class Agreement
                 tally.Add(levels[d], top + d);
             }
         }
-        return new AgreementResult(tally.Steps, TrieSteps(depth), tally.Disagreements, tally.Wrong, tally.FirstDisagreement, tally.FirstWrong, clock.Elapsed - started);
+        return new AgreementResult(tally.Steps, TrieSteps(depth), tally.Disagreements, tally.Wrong, tally.FirstDisagreement, tally.FirstWrong, clock.Elapsed - started,
+            Environment.CpuUsage.TotalTime - processor);
     }
 
     /// <summary>
@@ -87,6 +90,7 @@ public static class Agreement
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(machine);
         var started = clock.Elapsed;
+        var processor = Environment.CpuUsage.TotalTime;
         var random = new RandomGenerator(seed);
         var inputs = new byte[sequences * steps]; // [N, steps]
         for (int i = 0; i < inputs.Length; i++) inputs[i] = (byte)random.NextInt(4);
@@ -113,7 +117,8 @@ public static class Agreement
             }
             done += sequences;
         }
-        return new AgreementResult(done, (long)sequences * steps, disagree, wrong, firstDisagreement, firstWrong, clock.Elapsed - started);
+        return new AgreementResult(done, (long)sequences * steps, disagree, wrong, firstDisagreement, firstWrong, clock.Elapsed - started,
+            Environment.CpuUsage.TotalTime - processor);
     }
 
     private sealed class Tally

@@ -110,6 +110,7 @@ public sealed record Explanation(ExtractedMachine Machine, bool IsFullAdder, IRe
 public static class Explainer
 {
     /// <summary>Runs the analysis on <paramref name="network"/>.</summary>
+    /// <exception cref="NotSupportedException">No quantisation gives a machine small enough to explore.</exception>
     public static Explanation Run<T>(AdderNetwork<T> network, ExplainOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -159,6 +160,7 @@ public static class Explainer
             }
             if (misses == 0) break;
         }
-        return (best ?? throw new InvalidOperationException("No quantisation gave a machine of at most " + MachineExtraction.MaxRawStates + " states."), tried);
+        return (best ?? throw new NotSupportedException(
+            $"no quantisation from q = 2 to {options.MaxLevels} gave a machine of at most {MachineExtraction.MaxRawStates} states: the network's states are too spread for state quantisation"), tried);
     }
 }
