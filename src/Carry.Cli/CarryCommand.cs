@@ -57,6 +57,8 @@ public static class CarryCommand
         Commands.ImportCommand.Create(),
         Commands.ExportCommand.Create(),
         Commands.InspectCommand.Create(),
+        Commands.ExplainCommand.Create(),
+        Commands.VerifyCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

@@ -48,6 +48,9 @@ public sealed class RandomGenerator
     /// <summary>A double uniform in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>A value uniform in [<paramref name="low"/>, <paramref name="high"/>).</summary>
+    public T Uniform<T>(T low, T high) where T : IFloatingPointIeee754<T> => low + ((high - low) * T.CreateChecked(NextDouble()));
+
     /// <summary>An integer uniform in [0, <paramref name="n"/>), without modulo bias.</summary>
     public int NextInt(int n)
     {
