@@ -54,6 +54,7 @@ public static class CarryCommand
         Commands.PredictCommand.Create(),
         Commands.SummaryCommand.Create(),
         Commands.PlotCommand.Create(),
+        Commands.ExperimentsCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>
