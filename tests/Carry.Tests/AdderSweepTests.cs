@@ -4,6 +4,7 @@ using Carry.Layers;
 namespace Carry.Tests;
 
 /// <summary>The adder sweep behind <c>carry experiments</c>: its grid, one budgeted run, and its table.</summary>
+[Collection("Console")]
 public sealed class AdderSweepTests
 {
     [Fact]
@@ -37,5 +38,17 @@ public sealed class AdderSweepTests
         string table = AdderSweep.Markdown([result]);
         Assert.Contains("| elman | aligned | 2 | 4 | 0 |", table, StringComparison.Ordinal);
         Assert.Contains("\"widths\"", AdderSweep.Json([result]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--cells: unknown cell 'rnn'", "--cells", "rnn")]
+    [InlineData("--seeds: 'x' is not a seed", "--seeds", "x")]
+    public void GivenBadSweepFlags_WhenRunningExperiments_ThenOneLineAndExit2(string expected, params string[] flags)
+    {
+        var (code, _, error) = CliRunner.Run(["experiments", "--quick", .. flags]);
+
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
     }
 }
