@@ -59,6 +59,7 @@ public static class CarryCommand
         Commands.InspectCommand.Create(),
         Commands.ExplainCommand.Create(),
         Commands.VerifyCommand.Create(),
+        Commands.ExperimentsCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

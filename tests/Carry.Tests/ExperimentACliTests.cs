@@ -43,6 +43,16 @@ public sealed class ExperimentACliTests : IClassFixture<TrainedElman>, IDisposab
         Assert.Equal("F64", loaded.Metadata.DType);
         Assert.Equal("iamtrask", loaded.Metadata.Training["preset"]);
         Assert.Equal("50000", loaded.Metadata.Training["iterations"]);
+
+        // Beside the model: one history row per 1,000 iterations, the adder learning as it goes.
+        var history = File.ReadAllLines(path + ".history.csv");
+        Assert.Equal("iteration,loss,exact,bit_accuracy", history[0]);
+        Assert.Equal(1 + 50, history.Length);
+        var rows = history[1..].Select(l => l.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        Assert.Equal(Enumerable.Range(1, 50).Select(k => 1000.0 * k), rows.Select(r => r[0]));
+        Assert.All(rows, r => Assert.True(r[2] is >= 0 and <= 1 && r[3] >= r[2] && r[3] <= 1, string.Join(',', r)));
+        Assert.True(rows[^1][1] < rows[0][1] / 4, "the loss of the last interval should be far below the first's");
+        Assert.True(rows[^1][2] > 0.9 && rows[0][2] < 0.1, $"exact should rise from {rows[0][2]} to above 0.9, not {rows[^1][2]}");
     }
 
     [Fact]

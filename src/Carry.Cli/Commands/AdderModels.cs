@@ -9,38 +9,9 @@ namespace Carry.Cli.Commands;
 /// <summary>Builds adder models from <see cref="TrainSettings"/> and the data they train on.</summary>
 internal static class AdderModels
 {
-    /// <summary>
-    /// The model: <c>Layers</c> recurrent layers (each bidirectional if asked; every one but the
-    /// last returns sequences for concat, all of them for aligned), dropout, then
-    /// <c>Dense(→bits+1, sigmoid)</c> on the last output (concat) or <c>Dense(→1, sigmoid)</c> per step (aligned).
-    /// </summary>
-    public static Sequential<float> Build(TrainSettings s)
-    {
-        bool aligned = s.Encoding == AlignedEncoding.Name;
-        var model = new Sequential<float>();
-        int features = aligned ? 2 : 1;
-        for (int l = 0; l < s.Layers; l++)
-        {
-            bool sequences = aligned || l < s.Layers - 1;
-            var spec = new LayerSpec
-            {
-                Kind = s.Cell,
-                InputSize = features,
-                Units = s.Hidden,
-                OutputSize = s.Cell == LayerKinds.Jordan ? s.Hidden : 0,
-                Activation = s.Cell is LayerKinds.Elman or LayerKinds.Jordan ? s.Activation : null,
-                OutputActivation = s.Cell == LayerKinds.Jordan ? "sigmoid" : null,
-                ReturnSequences = sequences,
-            };
-            var layer = (RecurrentLayer<float>)spec.Create<float>();
-            if (s.Bidirectional) layer = new Bidirectional<float>(layer);
-            model.Add(layer);
-            features = layer.OutputSize;
-        }
-        if (s.Dropout > 0) model.Add(new Dropout<float>(s.Dropout, s.Seed + 1));
-        model.Add(new Dense<float>(features, aligned ? 1 : s.Bits + 1, Activation.Sigmoid));
-        return model;
-    }
+    /// <summary>The model these settings describe (<see cref="AdderModel.Build{T}"/>).</summary>
+    public static Sequential<float> Build(TrainSettings s) =>
+        AdderModel.Build<float>(s.Cell, s.Encoding, s.Bits, s.Hidden, s.Layers, s.Bidirectional, s.Dropout, s.Activation, dropoutSeed: s.Seed + 1);
 
     /// <summary>The task a model of these settings solves (stored in the file).</summary>
     public static TaskInfo Task(TrainSettings s) => new(s.Encoding, s.Bits);

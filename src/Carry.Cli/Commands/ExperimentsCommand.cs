@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using Carry.Arithmetic;
+using Carry.Serialization;
+
+namespace Carry.Cli.Commands;
+
+/// <summary>
+/// <c>carry experiments [--quick]</c>: the adder sweep (<see cref="AdderSweep"/>) — every cell,
+/// both encodings, a few widths and seeds under a fixed budget — as one table in markdown and JSON.
+/// </summary>
+public static class ExperimentsCommand
+{
+    /// <summary>The <c>experiments</c> verb.</summary>
+    public static Command Create()
+    {
+        var command = new Command("experiments", "Train every cell (elman, jordan, jordan-sum, lstm, gru, bilstm) in both encodings under a fixed budget and tabulate epochs and seconds to all-exact, and aligned adders' exact rate at 2x, 8x, 64x the training width.");
+        var quick = new Option<bool>("--quick") { Description = "Width 4 and seed 0 only, 300 epochs or 45 s an adder (every cell and both encodings; a few minutes)." };
+        var markdown = new Option<string>("--out", "-o") { Description = "Write the markdown table here.", DefaultValueFactory = _ => "experiments.md" };
+        var json = new Option<string>("--json") { Description = "Write the results as JSON here.", DefaultValueFactory = _ => "experiments.json" };
+        var cells = new Option<string?>("--cells") { Description = "Only these cells, comma-separated (e.g. jordan,jordan-sum)." };
+        var seeds = new Option<string?>("--seeds") { Description = "These seeds instead of the grid's, comma-separated (e.g. 0,1,2)." };
+        command.Options.Add(quick);
+        command.Options.Add(cells);
+        command.Options.Add(seeds);
+        command.Options.Add(markdown);
+        command.Options.Add(json);
+        command.SetAction(parse => Run(Select(AdderSweep.Grid(parse.GetValue(quick)), parse.GetValue(cells), parse.GetValue(seeds)), parse.GetValue(quick),
+            parse.GetValue(markdown)!, parse.GetValue(json)!));
+        return command;
+    }
+
+    /// <summary>The grid narrowed to <paramref name="cells"/> and with <paramref name="seeds"/> instead of its own, as asked.</summary>
+    private static IReadOnlyList<SweepRun> Select(IReadOnlyList<SweepRun> grid, string? cells, string? seeds)
+    {
+        var runs = grid;
+        if (cells is not null)
+        {
+            var wanted = cells.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            foreach (string cell in wanted.Where(c => !AdderSweep.Cells.Contains(c))) throw new UsageException($"--cells: unknown cell '{cell}' (expected {string.Join(", ", AdderSweep.Cells)})");
+            runs = runs.Where(r => wanted.Contains(r.Cell)).ToArray();
+        }
+        if (seeds is not null)
+        {
+            var chosen = seeds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(t => ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v : throw new UsageException($"--seeds: '{t}' is not a seed (a whole number ≥ 0)"))
+                .ToArray();
+            runs = runs.Select(r => r with { Seed = 0 }).Distinct().SelectMany(r => chosen.Select(seed => r with { Seed = seed })).ToArray();
+        }
+        if (runs.Count == 0) throw new UsageException("--cells/--seeds leave no adder to train");
+        return runs;
+    }
+
+    private static int Run(IReadOnlyList<SweepRun> runs, bool quick, string markdownPath, string jsonPath)
+    {
+        OutputPath.Check("--out", markdownPath);
+        OutputPath.Check("--json", jsonPath);
+        var budget = AdderSweep.Budget(quick);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"carry experiments{(quick ? " --quick" : "")}: {runs.Count} adders, at most {budget.Epochs} epochs or {budget.Seconds:F0} s each (Adam {budget.LearningRate}, BCE, batch {budget.BatchSize})"));
+        using var interrupt = new InterruptSignal();
+        var results = new List<SweepResult>();
+        foreach (var run in runs)
+        {
+            if (interrupt.Token.IsCancellationRequested) break;
+            var result = AdderSweep.Run(run, budget, interrupt.Token);
+            results.Add(result);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{run.Cell} {run.Encoding} {run.Bits} bits seed {run.Seed}: {result.Epochs} epochs, {result.Seconds:F1} s, best exact {result.BestExact:P1}{(result.FirstExactEpoch is { } e ? $", all exact at epoch {e}" : "")}"));
+        }
+        string table = AdderSweep.Markdown(results);
+        AtomicFile.Write(markdownPath, System.Text.Encoding.UTF8.GetBytes(table));
+        AtomicFile.Write(jsonPath, System.Text.Encoding.UTF8.GetBytes(AdderSweep.Json(results)));
+        Console.WriteLine();
+        Console.Write(table);
+        Console.WriteLine($"wrote {markdownPath} and {jsonPath}");
+        if (results.Count < runs.Count)
+        {
+            Console.Error.WriteLine($"carry: interrupted after {results.Count} of {runs.Count} adders; the table holds those.");
+            return ExitCodes.Interrupted;
+        }
+        return ExitCodes.Success;
+    }
+}
