@@ -16,14 +16,18 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
     // 1,024 pairs of 5-bit numbers, batch 8: 128 steps an epoch, about a second on the test machine.
     private static readonly string[] RunFlags = Flags(5);
 
+    // The signal tests stop a run once its first epoch has ended; eight epochs leave the signal
+    // seven epochs to land in, even when a loaded machine is slow to start `kill`.
+    private static readonly string[] SignalFlags = Flags(5, epochs: 8);
+
     /// <summary>
     /// A small run at <paramref name="bits"/>: all 1,024 pairs at 5 bits; above 10 bits, 1,024
     /// fresh random pairs every epoch (so the data generator's state must survive too).
     /// </summary>
-    private static string[] Flags(int bits) =>
+    private static string[] Flags(int bits, int epochs = 3) =>
     [
         "train", "--cell", "lstm", "--units", "12", "--bits", bits.ToString(System.Globalization.CultureInfo.InvariantCulture), "--samples-per-epoch", "1024",
-        "--epochs", "3", "--batch", "8", "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.01", "--seed", "7",
+        "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--batch", "8", "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.01", "--seed", "7",
     ];
 
     private readonly string _dir = Directory.CreateTempSubdirectory("carry-rel-cli-").FullName;
@@ -128,11 +132,11 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
     public async Task GivenASignalMidEpoch_WhenTheRunStops_ThenItWritesACheckpointExits130AndResumesToTheSameModel(int signal)
     {
         string straight = PathOf("straight.carry"), resumed = PathOf("resumed.carry"), checkpoint = PathOf("run.ckpt");
-        var (code, _, error) = RunChild([.. RunFlags, "--out", straight]);
+        var (code, _, error) = RunChild([.. SignalFlags, "--out", straight]);
         Assert.True(code == 0, error);
 
         string stderr;
-        using (var process = Start([.. RunFlags, "--out", resumed, "--checkpoint", checkpoint, "--checkpoint-every", "1000"]))
+        using (var process = Start([.. SignalFlags, "--out", resumed, "--checkpoint", checkpoint, "--checkpoint-every", "1000"]))
         {
             var stderrTask = process.StandardError.ReadToEndAsync();
             _ = process.StandardOutput.ReadToEndAsync();

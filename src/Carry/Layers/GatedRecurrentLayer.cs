@@ -106,15 +106,25 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
 
     /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForward"/>.</summary>
     protected Span<T> Gates => _gates!.Span;
+    /// <summary><c>W_hh·h + b_hh</c> per step <c>[B, T, G*H]</c>, when kept apart (GRU).</summary>
     protected Span<T> HiddenProj => _hiddenProj!.Span;
+    /// <summary>h_t per step <c>[B, T, H]</c>.</summary>
     protected Span<T> Hidden => _hidden!.Span;
+    /// <summary>h_(t-1) per step <c>[B, T, H]</c>, in processing order.</summary>
     protected Span<T> HiddenPrev => _hiddenPrev!.Span;
+    /// <summary>c_t per step <c>[B, T, H]</c> (LSTM).</summary>
     protected Span<T> Cell => _cell!.Span;
+    /// <summary>c_(t-1) per step <c>[B, T, H]</c> (LSTM).</summary>
     protected Span<T> CellPrev => _cellPrev!.Span;
+    /// <summary>Gradient of the gate pre-activations <c>[B, T, G*H]</c>.</summary>
     protected Span<T> DGates => _dGates!.Span;
+    /// <summary>Gradient of <c>W_hh·h + b_hh</c> <c>[B, T, G*H]</c> (GRU).</summary>
     protected Span<T> DHiddenProj => _dHiddenProj!.Span;
+    /// <summary>Total gradient reaching h_t <c>[B, H]</c>.</summary>
     protected Span<T> DHidden => _dHidden!.Span;
+    /// <summary>Direct gradient to h_(t-1) <c>[B, H]</c>.</summary>
     protected Span<T> DHiddenNext => _dHiddenNext!.Span;
+    /// <summary>Gradient reaching c_t, then c_(t-1) <c>[B, H]</c>.</summary>
     protected Span<T> DCellNext => _dCellNext!.Span;
 
     /// <inheritdoc />

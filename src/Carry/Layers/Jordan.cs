@@ -50,14 +50,31 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         BiasY = bias ? _parameters[4] : null;
     }
 
+    /// <summary>Hidden units, H.</summary>
     public int HiddenSize { get; }
+
+    /// <summary>Outputs per step, O (fed back as the state).</summary>
     public int OutputUnits { get; }
+
+    /// <summary>Hidden non-linearity f.</summary>
     public Activation ActivationFunction { get; }
+
+    /// <summary>Output non-linearity g.</summary>
     public Activation OutputActivation { get; }
+
+    /// <summary><c>weight_ih_l0 [H, I]</c>.</summary>
     public Parameter<T> WeightIh { get; }
+
+    /// <summary><c>weight_yh_l0 [H, O]</c>: the previous output into the hidden layer.</summary>
     public Parameter<T> WeightYh { get; }
+
+    /// <summary><c>weight_hy_l0 [O, H]</c>: the hidden layer into the output.</summary>
     public Parameter<T> WeightHy { get; }
+
+    /// <summary><c>bias_h_l0 [H]</c>, or null without bias.</summary>
     public Parameter<T>? BiasH { get; }
+
+    /// <summary><c>bias_y_l0 [O]</c>, or null without bias.</summary>
     public Parameter<T>? BiasY { get; }
 
     // Tracing: Carry.Analysis.StateTrace reads what the last Forward left in these caches; nothing here writes.

@@ -7,12 +7,19 @@ namespace Carry.Layers;
 /// <summary>The layer kinds a <see cref="LayerSpec"/> names.</summary>
 public static class LayerKinds
 {
+    /// <summary>Fully connected (<see cref="Dense{T}"/>).</summary>
     public const string Dense = "dense";
+    /// <summary>Inverted dropout (<see cref="Dropout{T}"/>).</summary>
     public const string Dropout = "dropout";
+    /// <summary>Elman network, PyTorch's <c>nn.RNN</c> (<see cref="SimpleRnn{T}"/>).</summary>
     public const string Elman = "elman";
+    /// <summary>Jordan network: the output fed back (<see cref="Jordan{T}"/>).</summary>
     public const string Jordan = "jordan";
+    /// <summary>LSTM, PyTorch's <c>nn.LSTM</c> (<see cref="Lstm{T}"/>).</summary>
     public const string Lstm = "lstm";
+    /// <summary>GRU, PyTorch's <c>nn.GRU</c> (<see cref="Gru{T}"/>).</summary>
     public const string Gru = "gru";
+    /// <summary>A recurrent layer run both ways (<see cref="Bidirectional{T}"/>).</summary>
     public const string Bidirectional = "bidirectional";
     public const string Embedding = "embedding";
     public const string Activation = "activation";

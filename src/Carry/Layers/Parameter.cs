@@ -47,6 +47,7 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Number of scalars.</summary>
     public int Length => Value.Length;
 
+    /// <inheritdoc />
     public override string ToString() => $"{Name} {Value.ShapeString}";
 }
 

@@ -29,14 +29,20 @@ public sealed record LoadedModel<T>(Sequential<T> Model, ModelMetadata Metadata,
 /// <summary>A .carry file is not a valid model: names the file and the problem.</summary>
 public sealed class ModelFormatException : IOException
 {
+    /// <summary>A problem with the file at <paramref name="path"/>; the message is <c>path: problem</c>.</summary>
     public ModelFormatException(string path, string problem) : base($"{path}: {problem}")
     {
         FilePath = path;
         Problem = problem;
     }
 
+    /// <summary>An unspecified format error.</summary>
     public ModelFormatException() { }
+
+    /// <summary>A format error with <paramref name="message"/>.</summary>
     public ModelFormatException(string message) : base(message) { }
+
+    /// <summary>A format error with <paramref name="message"/>, caused by <paramref name="inner"/>.</summary>
     public ModelFormatException(string message, Exception inner) : base(message, inner) { }
 
     /// <summary>The file.</summary>
