@@ -56,6 +56,9 @@ corrupt chain.carry 'cfg["layers"][2].update(inputSize=2, units=8, bias=False); 
 corrupt nan.carry 'd[0:4] = struct.pack("<f", float("nan"))'
 corrupt inf.carry 'd[4:8] = struct.pack("<f", float("inf"))'
 corrupt task.carry 'meta["task"] = json.dumps({"encoding": "gray", "bits": 8})'
+corrupt flipped.carry 'd[5] ^= 0x10'
+corrupt badsum.carry 'meta["sha256"] = "0" * 63'
+corrupt python.carry 'del meta["sha256"]; d[5] ^= 0x10'
 head -c 2000 /dev/urandom > random.carry
 mkdir folder.carry
 
@@ -84,6 +87,9 @@ row "unknown layer kind" "$carry" summary --model badkind.carry
 row "layers that do not fit together" "$carry" summary --model chain.carry
 row "a NaN weight" "$carry" summary --model nan.carry
 row "an infinite weight" "$carry" summary --model inf.carry
+row "one weight bit flipped" "$carry" summary --model flipped.carry
+row "sha256 metadata of 63 digits" "$carry" summary --model badsum.carry
+row "one weight bit flipped, no sha256 key (as Python's safetensors writes)" "$carry" summary --model python.carry
 row "task with an unknown encoding" "$carry" summary --model task.carry
 row "a checkpoint given as a model" "$carry" summary --model good.ckpt
 

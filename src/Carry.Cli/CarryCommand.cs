@@ -25,7 +25,7 @@ public static class CarryCommand
     /// <summary>Parses and runs <paramref name="args"/>; returns the exit code.</summary>
     public static int Run(string[] args)
     {
-        var root = new RootCommand("Carry: recurrent neural networks that learn to add integers.");
+        var root = Root();
         foreach (var command in Verbs()) root.Subcommands.Add(command);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -44,6 +44,19 @@ public static class CarryCommand
             return code;
         }
     }
+
+    /// <summary>The command's own name in usage and help.</summary>
+    public const string Name = "carry";
+
+    /// <summary>
+    /// The root command, named <c>carry</c> whatever the assembly or the installed tool's shim is
+    /// called (a <see cref="RootCommand"/> takes its name from the executable: <c>Carry.Cli</c>),
+    /// with the options a root command has: <c>--help</c> and <c>--version</c>.
+    /// </summary>
+    private static Command Root() => new(Name, "Carry: recurrent neural networks that learn to add integers.")
+    {
+        Options = { new System.CommandLine.Help.HelpOption(), new VersionOption() },
+    };
 
     /// <summary>The verbs. Each file under Commands/ contributes one.</summary>
     private static IEnumerable<Command> Verbs() =>

@@ -172,6 +172,19 @@ public sealed class ExperimentACliTests : IClassFixture<TrainedElman>, IDisposab
         AssertBadInput(Carry(args), null);
     }
 
+    /// <summary>A weight bit flipped after saving: one line naming the checksum, exit 2.</summary>
+    [Theory]
+    [InlineData("add", "--model", "{flipped}", "1", "2")]
+    [InlineData("eval", "--model", "{flipped}")]
+    public void GivenAModelWithAFlippedWeightBit_WhenUsed_ThenOneLineNamesTheChecksumAndExitCodeTwo(params string[] template)
+    {
+        byte[] bytes = File.ReadAllBytes(_elman);
+        bytes[^3] ^= 0x10; // inside the last weight
+        string flipped = PathOf("flipped.carry");
+        File.WriteAllBytes(flipped, bytes);
+        AssertBadInput(Carry(template.Select(a => a.Replace("{flipped}", flipped, StringComparison.Ordinal)).ToArray()), "SHA-256");
+    }
+
     private static void AssertBadInput((int ExitCode, string Out, string Error) result, string? mentions)
     {
         Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}; stderr: {result.Error}; stdout: {result.Out}");

@@ -3,22 +3,27 @@ using Carry.Numerics;
 
 namespace Carry.Tests;
 
-/// <summary>Reads the reference files in ../shared/fixtures at run time (never copied into the repo).</summary>
+/// <summary>
+/// The reference files (<c>pytorch/*.json</c>, <c>iamtrask-seed0.txt</c>): tests/fixtures, copied
+/// beside the test assembly, or the folder that the environment variable <c>CARRY_FIXTURES</c>
+/// names (a set made by bench/make_fixtures.py, or ../shared/fixtures). Tests read every shape and
+/// hyperparameter from the files, so any set of the same layout applies.
+/// </summary>
 public static class Fixtures
 {
-    /// <summary>The fixtures folder: ../shared/fixtures beside the repository root.</summary>
+    /// <summary>The environment variable that names another fixture folder.</summary>
+    public const string Variable = "CARRY_FIXTURES";
+
+    /// <summary>The fixtures folder: <c>$CARRY_FIXTURES</c> when set, otherwise the repository's tests/fixtures.</summary>
     public static string Directory
     {
         get
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-                if (System.IO.Directory.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "shared", "SEEDS.md"))) return candidate;
-                dir = dir.Parent;
-            }
-            throw new DirectoryNotFoundException($"../shared/fixtures not found above {AppContext.BaseDirectory}.");
+            string? chosen = Environment.GetEnvironmentVariable(Variable);
+            if (string.IsNullOrEmpty(chosen)) return Path.Combine(AppContext.BaseDirectory, "fixtures");
+            if (!Path.IsPathFullyQualified(chosen)) throw new DirectoryNotFoundException($"{Variable}={chosen}: give an absolute path (the tests run in another folder).");
+            if (!System.IO.Directory.Exists(chosen)) throw new DirectoryNotFoundException($"{Variable}={chosen}: no such folder.");
+            return chosen;
         }
     }
 
@@ -74,9 +79,10 @@ public static class Close
         }
     }
 
+    /// <summary>Same shape, then <see cref="All{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, double, string)"/> elementwise.</summary>
     public static void All<T>(Tensor<T> expected, Tensor<T> actual, double tolerance, string what) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        Assert.True(expected.Length == actual.Length, $"{what}: shape {actual.ShapeString}, expected {expected.ShapeString}");
+        Assert.True(actual.HasShape(expected.Shape), $"{what}: shape {actual.ShapeString}, expected {expected.ShapeString}");
         All<T>(expected.Span, actual.Span, tolerance, what);
     }
 }

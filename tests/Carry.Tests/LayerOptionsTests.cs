@@ -164,7 +164,7 @@ public sealed class LayerOptionsTests
     public void GivenAnOptionALayerDoesNotTake_WhenValidated_ThenTheLayerIsRefusedByName(string kind, string? sigma, bool resetAfter, string expected)
     {
         var spec = new LayerSpec { Kind = kind, InputSize = 2, Units = 3, RecurrentActivation = sigma, ResetAfter = resetAfter };
-        var e = Assert.Throws<ArgumentException>(() => ModelFile.ParameterShapes(spec));
+        var e = Assert.Throws<ArgumentException>(() => ParameterShapes.Of(spec));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 

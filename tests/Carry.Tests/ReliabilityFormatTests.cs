@@ -11,9 +11,10 @@ namespace Carry.Tests;
 
 /// <summary>
 /// Loading never trusts the file: every truncation and 1,000 seeded corruptions of a real model
-/// file are rejected with <see cref="ModelFormatException"/> (or, for flips that leave the
-/// layout intact, load to a valid finite model), without hanging or allocating more than twice
-/// the file's size.
+/// file are rejected with <see cref="ModelFormatException"/> (or, for flips in the header's free
+/// text that leave the tensor table and the weights intact, load to the same model), without
+/// hanging or allocating more than twice the file's size. A changed weight is caught by the
+/// file's <c>sha256</c>.
 /// </summary>
 public sealed class ReliabilityFormatTests(ITestOutputHelper output)
 {
@@ -101,10 +102,88 @@ public sealed class ReliabilityFormatTests(ITestOutputHelper output)
         {
             var layer = spec.Create<float>();
             var built = layer.Parameters.Select(p => (p.Name, string.Join(",", p.Shape.ToArray()))).OrderBy(x => x.Name).ToArray();
-            var computed = ModelFile.ParameterShapes(spec).Select(p => (p.Name, string.Join(",", p.Shape))).OrderBy(x => x.Name).ToArray();
-            Assert.Equal(built, computed);
-            var fromSpec = ModelFile.ParameterShapes(layer.Spec).Select(p => (p.Name, string.Join(",", p.Shape))).OrderBy(x => x.Name).ToArray();
-            Assert.Equal(built, fromSpec);
+            Assert.Equal(built, ShapesOf(spec));
+            Assert.Equal(built, ShapesOf(layer.Spec));
+        }
+    }
+
+    private static (string Name, string Shape)[] ShapesOf(LayerSpec spec)
+    {
+        var list = new List<(string, string)>();
+        foreach (var shape in ParameterShapes.Of(spec)) list.Add((shape.Name, string.Join(",", shape.ToArray())));
+        return [.. list.OrderBy(x => x.Item1)];
+    }
+
+    /// <summary>Computing a layer's shapes from its spec allocates nothing, however large the layer it describes.</summary>
+    [Fact]
+    public void GivenAHugeSpec_WhenItsShapesAreComputed_ThenNothingIsAllocated()
+    {
+        var spec = new LayerSpec { Kind = LayerKinds.Bidirectional, Inner = new() { Kind = LayerKinds.Lstm, InputSize = 262144, Units = 65536 } };
+        ParameterShapes.Of(spec); // warm up
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var shapes = ParameterShapes.Of(spec);
+        int rows = 0;
+        foreach (var shape in shapes) rows += shape.Rank == 2 ? 1 : 0;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(8, shapes.Count);
+        Assert.Equal(4, rows);
+        Assert.Equal("[262144, 262144]", shapes[0].ShapeText);
+        Assert.Equal("weight_hh_l0_reverse", shapes[5].Name);
+    }
+
+    /// <summary>A spec whose gate rows overflow a 32-bit size is refused with a line, not wrapped round.</summary>
+    [Fact]
+    public void GivenASpecWhoseGateRowsOverflow_WhenItsShapesAreComputed_ThenItIsRefused()
+    {
+        var spec = new LayerSpec { Kind = LayerKinds.Lstm, InputSize = 1, Units = 1 << 30 };
+        var e = Assert.Throws<ArgumentException>(() => ParameterShapes.Of(spec));
+        Assert.Contains("too many", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A saved model carries the SHA-256 of its data section (every weight byte) as lower-case hex.</summary>
+    [Fact]
+    public void GivenASavedModel_WhenItsHeaderIsRead_ThenSha256IsTheDigestOfItsDataSection()
+    {
+        byte[] bytes = SmallModelBytes();
+        var file = SafeTensors.Read(bytes, "small.carry");
+        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes.AsSpan((int)DataOffset(bytes))));
+        Assert.Equal(expected, file.Metadata[SafeTensors.ChecksumKey]);
+        Assert.Matches("^[0-9a-f]{64}$", expected);
+    }
+
+    /// <summary>One flipped bit in a weight: the load names the checksum and refuses the file.</summary>
+    [Theory]
+    [InlineData(0, 0)]    // the first weight's lowest mantissa bit: a tiny change of value
+    [InlineData(-1, 6)]   // the last byte (the last bias's sign and exponent)
+    [InlineData(37, 3)]
+    public void GivenAFlippedWeightBit_WhenLoaded_ThenTheChecksumRefusesIt(int offset, int bit)
+    {
+        byte[] bytes = SmallModelBytes();
+        int at = offset >= 0 ? (int)DataOffset(bytes) + offset : bytes.Length + offset;
+        bytes[at] ^= (byte)(1 << bit);
+        var e = Assert.Throws<ModelFormatException>(() => ModelFile.FromBytes<float>(bytes, "flipped.carry"));
+        Assert.StartsWith("flipped.carry: the tensor data's SHA-256 is ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("sha256 metadata", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    /// <summary>A file without the key (written by Python's safetensors) loads unchecked; a malformed key is refused.</summary>
+    [Fact]
+    public void GivenAFileWithoutOrWithABadChecksumKey_WhenLoaded_ThenTheFirstLoadsAndTheSecondIsRefused()
+    {
+        byte[] bytes = SmallModelBytes();
+        var withoutKey = EditHeader(bytes, header => header["__metadata__"]!.AsObject().Remove(SafeTensors.ChecksumKey));
+        var loaded = ModelFile.FromBytes<float>(withoutKey, "python.carry");
+        Assert.Equal(ModelFile.FromBytes<float>(bytes).Model.ParameterList.SelectMany(p => p.Value.Data), loaded.Model.ParameterList.SelectMany(p => p.Value.Data));
+        withoutKey[^1] ^= 1; // unchecked: another finite model, as with any safetensors file
+        ModelFile.FromBytes<float>(withoutKey, "python.carry");
+
+        foreach (var bad in new[] { "", "ABCDEF", new string('A', 64), new string('0', 63), new string('g', 64) })
+        {
+            var edited = EditHeader(bytes, header => header["__metadata__"]!.AsObject()[SafeTensors.ChecksumKey] = bad);
+            var e = Assert.Throws<ModelFormatException>(() => ModelFile.FromBytes<float>(edited, "bad.carry"));
+            Assert.Contains("is not a SHA-256 (64 lower-case hex digits)", e.Message, StringComparison.Ordinal);
         }
     }
 
@@ -224,21 +303,24 @@ public sealed class ReliabilityFormatTests(ITestOutputHelper output)
             if (error is null)
             {
                 loaded[kind] = loaded.GetValueOrDefault(kind) + 1;
-                // A file that still loads either differs only in weight bytes (another finite model),
-                // or is a header flip that left every tensor's name, dtype, shape and range alone.
+                // A file that still loads is a header flip that left every tensor's name, dtype,
+                // shape and range alone, and every weight byte: the checksum refuses changed weights.
                 bool layoutIntact = kind is Corruption.BitFlips or Corruption.Garbage && Layout(bytes) == originalLayout;
-                if (!onlyData)
-                {
-                    headerFlipsLoaded++;
-                    int at = Enumerable.Range(0, bytes.Length).First(k => bytes[k] != original[k]);
-                    output.WriteLine($"corruption {i}: header byte {at} '{(char)original[at]}' -> '{(char)bytes[at]}' in ...{Encoding.UTF8.GetString(original, Math.Max(8, at - 20), 30)}... loaded");
-                }
-                Assert.True(onlyData || layoutIntact, $"corruption {i} ({kind}) loaded although it changed the header's tensor layout: {Encoding.UTF8.GetString(bytes, 8, (int)DataOffset(bytes) - 8)}");
+                bool weightsIntact = bytes.AsSpan((int)DataOffset(bytes)).SequenceEqual(original.AsSpan((int)dataOffset));
+                headerFlipsLoaded++;
+                int at = Enumerable.Range(0, bytes.Length).First(k => bytes[k] != original[k]);
+                output.WriteLine($"corruption {i}: header byte {at} '{(char)original[at]}' -> '{(char)bytes[at]}' in ...{Encoding.UTF8.GetString(original, Math.Max(8, at - 20), 30)}... loaded");
+                Assert.False(onlyData, $"corruption {i} ({kind}) changed only weight bytes and loaded: the checksum missed it");
+                Assert.True(layoutIntact && weightsIntact, $"corruption {i} ({kind}) loaded although it changed the tensor layout or the weights: {Encoding.UTF8.GetString(bytes, 8, (int)DataOffset(bytes) - 8)}");
             }
             else
             {
                 Assert.True(error is ModelFormatException, $"corruption {i} ({kind}) threw {error.GetType().Name}: {error.Message}");
                 Assert.StartsWith($"corrupt-{i}.carry: ", error.Message, StringComparison.Ordinal);
+                if (kind == Corruption.DataBitFlip)
+                {
+                    Assert.True(error.Message.Contains("SHA-256", StringComparison.Ordinal) || error.Message.Contains("non-finite", StringComparison.Ordinal), error.Message);
+                }
                 rejected[kind] = rejected.GetValueOrDefault(kind) + 1;
             }
         }
@@ -246,10 +328,10 @@ public sealed class ReliabilityFormatTests(ITestOutputHelper output)
         {
             output.WriteLine($"{kind,-17} rejected {rejected.GetValueOrDefault(kind),3}  loaded {loaded.GetValueOrDefault(kind),3}");
         }
-        output.WriteLine($"{headerFlipsLoaded} loads came from changes inside the header that left the tensor table intact (metadata or config text)");
+        output.WriteLine($"{headerFlipsLoaded} loads, all from changes inside the header that left the tensor table and the weights intact (metadata or config text)");
         output.WriteLine($"worst allocation {worstRatioBytes} bytes ({worstRatio:F1}x the file), slowest load {slowest.TotalMilliseconds:F1} ms");
-        // Every deliberate header edit, header-length lie and planted NaN/Inf must be rejected.
-        foreach (var kind in kinds.Except([Corruption.BitFlips, Corruption.DataBitFlip, Corruption.Garbage]))
+        // Every deliberate header edit, header-length lie, weight bit flip and planted NaN/Inf must be rejected.
+        foreach (var kind in kinds.Except([Corruption.BitFlips, Corruption.Garbage]))
         {
             Assert.Equal(0, loaded.GetValueOrDefault(kind));
         }

@@ -83,7 +83,6 @@ public static class IamtraskCommand
             ["batch"] = "1",
             ["precision"] = precision,
             ["final_error"] = result.FinalError.ToString("R", CultureInfo.InvariantCulture),
-            ["seconds"] = clock.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture),
         };
         var metadata = new ModelMetadata
         {

@@ -197,7 +197,7 @@ public static class TrainCommand
                 throw new TrainingDivergedException(e.Message + $" {s.Out} was left as it was." + kept, e);
             }
             string saved = best.HasModel ? $" Saved the best model so far (epoch {best.Epoch + 1}) to {s.Out}." : " Nothing was saved.";
-            if (best.HasModel) Save(model, best, s, task, presetName, completed, clock.Elapsed, interrupted: false);
+            if (best.HasModel) Save(model, best, s, task, presetName, completed, interrupted: false);
             throw new TrainingDivergedException(e.Message + saved + kept, e);
         }
 
@@ -216,7 +216,7 @@ public static class TrainCommand
             Console.Error.WriteLine($"carry: interrupted before the first epoch ended; no model was saved.{resumeHint}");
             return ExitCodes.Interrupted;
         }
-        Save(model, best, s, task, presetName, completed, clock.Elapsed + TimeSpan.FromSeconds(previousSeconds), cancelled);
+        Save(model, best, s, task, presetName, completed, cancelled);
         string what = string.Create(CultureInfo.InvariantCulture,
             $"the best model (epoch {best.Epoch + 1}, exact {Percent(best.Exact, inputs!.Dim(0))}, loss {best.TrainingLoss:F4}) to {s.Out}");
         if (cancelled)
@@ -274,7 +274,8 @@ public static class TrainCommand
         return result!;
     }
 
-    private static void Save(Sequential<float> model, BestModel best, TrainSettings s, TaskInfo task, string preset, int completed, TimeSpan wall, bool interrupted)
+    /// <summary>Saves the best model; no wall-clock time goes into the file, so the same run writes the same bytes.</summary>
+    private static void Save(Sequential<float> model, BestModel best, TrainSettings s, TaskInfo task, string preset, int completed, bool interrupted)
     {
         best.Restore();
         var training = new Dictionary<string, string>
@@ -286,7 +287,6 @@ public static class TrainCommand
             ["final_loss"] = best.TrainingLoss.ToString("G6", CultureInfo.InvariantCulture),
             ["exact"] = best.Exact.ToString("G6", CultureInfo.InvariantCulture),
             ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture),
-            ["wall_time_s"] = wall.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),
             ["interrupted"] = interrupted ? "true" : "false",
         };
         ModelFile.Save(s.Out, model, new ModelMetadata { Task = task, Training = training });

@@ -22,21 +22,12 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
     /// <param name="bias">Include <c>bias [out]</c> (default true).</param>
     public Dense(int inputSize, int outputSize, Activation activation = Activation.Identity, bool bias = true)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputSize);
+        _parameters = Parameter<T>.All(ParameterShapes.Dense(inputSize, outputSize, bias));
         InputSize = inputSize;
         OutputSize = outputSize;
         ActivationFunction = activation;
-        Weight = new Parameter<T>("weight", outputSize, inputSize);
-        if (bias)
-        {
-            Bias = new Parameter<T>("bias", outputSize);
-            _parameters = [Weight, Bias];
-        }
-        else
-        {
-            _parameters = [Weight];
-        }
+        Weight = _parameters[0];
+        Bias = bias ? _parameters[1] : null;
     }
 
     /// <summary>Input features.</summary>

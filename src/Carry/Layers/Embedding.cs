@@ -26,8 +26,8 @@ public sealed class Embedding<T> : Layer<T> where T : unmanaged, IFloatingPointI
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embeddingSize);
         VocabularySize = vocabularySize;
         EmbeddingSize = embeddingSize;
-        Weight = new Parameter<T>("weight", vocabularySize, embeddingSize);
-        _parameters = [Weight];
+        _parameters = Parameter<T>.All(ParameterShapes.Embedding(vocabularySize, embeddingSize));
+        Weight = _parameters[0];
     }
 
     /// <summary>Number of rows, the vocabulary size.</summary>

@@ -45,23 +45,14 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     protected GatedRecurrentLayer(int inputSize, int hiddenSize, int gateCount, bool bias, bool returnSequences, bool reverse)
         : base(inputSize, returnSequences, reverse)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
+        _parameters = Parameter<T>.All(ParameterShapes.Gated(inputSize, hiddenSize, gateCount, bias, reverse));
         HiddenSize = hiddenSize;
         GateCount = gateCount;
         HasBias = bias;
-        int gh = gateCount * hiddenSize;
-        WeightIh = new Parameter<T>("weight_ih" + Suffix, gh, inputSize);
-        WeightHh = new Parameter<T>("weight_hh" + Suffix, gh, hiddenSize);
-        if (bias)
-        {
-            BiasIh = new Parameter<T>("bias_ih" + Suffix, gh);
-            BiasHh = new Parameter<T>("bias_hh" + Suffix, gh);
-            _parameters = [WeightIh, WeightHh, BiasIh, BiasHh];
-        }
-        else
-        {
-            _parameters = [WeightIh, WeightHh];
-        }
+        WeightIh = _parameters[0];
+        WeightHh = _parameters[1];
+        BiasIh = bias ? _parameters[2] : null;
+        BiasHh = bias ? _parameters[3] : null;
     }
 
     /// <summary>Hidden units, H.</summary>
@@ -115,15 +106,25 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
 
     /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForward"/>.</summary>
     protected Span<T> Gates => _gates!.Span;
+    /// <summary><c>W_hh·h + b_hh</c> per step <c>[B, T, G*H]</c>, when kept apart (GRU).</summary>
     protected Span<T> HiddenProj => _hiddenProj!.Span;
+    /// <summary>h_t per step <c>[B, T, H]</c>.</summary>
     protected Span<T> Hidden => _hidden!.Span;
+    /// <summary>h_(t-1) per step <c>[B, T, H]</c>, in processing order.</summary>
     protected Span<T> HiddenPrev => _hiddenPrev!.Span;
+    /// <summary>c_t per step <c>[B, T, H]</c> (LSTM).</summary>
     protected Span<T> Cell => _cell!.Span;
+    /// <summary>c_(t-1) per step <c>[B, T, H]</c> (LSTM).</summary>
     protected Span<T> CellPrev => _cellPrev!.Span;
+    /// <summary>Gradient of the gate pre-activations <c>[B, T, G*H]</c>.</summary>
     protected Span<T> DGates => _dGates!.Span;
+    /// <summary>Gradient of <c>W_hh·h + b_hh</c> <c>[B, T, G*H]</c> (GRU).</summary>
     protected Span<T> DHiddenProj => _dHiddenProj!.Span;
+    /// <summary>Total gradient reaching h_t <c>[B, H]</c>.</summary>
     protected Span<T> DHidden => _dHidden!.Span;
+    /// <summary>Direct gradient to h_(t-1) <c>[B, H]</c>.</summary>
     protected Span<T> DHiddenNext => _dHiddenNext!.Span;
+    /// <summary>Gradient reaching c_t, then c_(t-1) <c>[B, H]</c>.</summary>
     protected Span<T> DCellNext => _dCellNext!.Span;
 
     /// <inheritdoc />

@@ -26,7 +26,7 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     /// <param name="resetAfter">Reset gate after the recurrent product (default true, PyTorch's GRU) or before it (Keras's <c>reset_after=False</c>).</param>
     public Gru(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false,
         Activation recurrentActivation = Activation.Sigmoid, bool resetAfter = true)
-        : base(inputSize, hiddenSize, 3, bias, returnSequences, reverse)
+        : base(inputSize, hiddenSize, ParameterShapes.GruGates, bias, returnSequences, reverse)
     {
         RecurrentActivation = recurrentActivation;
         ResetAfter = resetAfter;

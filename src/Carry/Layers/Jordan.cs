@@ -38,35 +38,43 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         Activation outputActivation = Activation.Sigmoid, bool bias = true, bool returnSequences = false, bool reverse = false)
         : base(inputSize, returnSequences, reverse)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputSize);
+        _parameters = Parameter<T>.All(ParameterShapes.Jordan(inputSize, hiddenSize, outputSize, bias, reverse));
         HiddenSize = hiddenSize;
         OutputUnits = outputSize;
         ActivationFunction = activation;
         OutputActivation = outputActivation;
-        WeightIh = new Parameter<T>("weight_ih" + Suffix, hiddenSize, inputSize);
-        WeightYh = new Parameter<T>("weight_yh" + Suffix, hiddenSize, outputSize);
-        WeightHy = new Parameter<T>("weight_hy" + Suffix, outputSize, hiddenSize);
-        if (bias)
-        {
-            BiasH = new Parameter<T>("bias_h" + Suffix, hiddenSize);
-            BiasY = new Parameter<T>("bias_y" + Suffix, outputSize);
-            _parameters = [WeightIh, WeightYh, BiasH, WeightHy, BiasY];
-        }
-        else
-        {
-            _parameters = [WeightIh, WeightYh, WeightHy];
-        }
+        WeightIh = _parameters[0];
+        WeightYh = _parameters[1];
+        BiasH = bias ? _parameters[2] : null;
+        WeightHy = _parameters[bias ? 3 : 2];
+        BiasY = bias ? _parameters[4] : null;
     }
 
+    /// <summary>Hidden units, H.</summary>
     public int HiddenSize { get; }
+
+    /// <summary>Outputs per step, O (fed back as the state).</summary>
     public int OutputUnits { get; }
+
+    /// <summary>Hidden non-linearity f.</summary>
     public Activation ActivationFunction { get; }
+
+    /// <summary>Output non-linearity g.</summary>
     public Activation OutputActivation { get; }
+
+    /// <summary><c>weight_ih_l0 [H, I]</c>.</summary>
     public Parameter<T> WeightIh { get; }
+
+    /// <summary><c>weight_yh_l0 [H, O]</c>: the previous output into the hidden layer.</summary>
     public Parameter<T> WeightYh { get; }
+
+    /// <summary><c>weight_hy_l0 [O, H]</c>: the hidden layer into the output.</summary>
     public Parameter<T> WeightHy { get; }
+
+    /// <summary><c>bias_h_l0 [H]</c>, or null without bias.</summary>
     public Parameter<T>? BiasH { get; }
+
+    /// <summary><c>bias_y_l0 [O]</c>, or null without bias.</summary>
     public Parameter<T>? BiasY { get; }
 
     /// <inheritdoc />

@@ -7,15 +7,25 @@ namespace Carry.Layers;
 /// <summary>The layer kinds a <see cref="LayerSpec"/> names.</summary>
 public static class LayerKinds
 {
+    /// <summary>Fully connected (<see cref="Dense{T}"/>).</summary>
     public const string Dense = "dense";
+    /// <summary>Inverted dropout (<see cref="Dropout{T}"/>).</summary>
     public const string Dropout = "dropout";
+    /// <summary>Elman network, PyTorch's <c>nn.RNN</c> (<see cref="SimpleRnn{T}"/>).</summary>
     public const string Elman = "elman";
+    /// <summary>Jordan network: the output fed back (<see cref="Jordan{T}"/>).</summary>
     public const string Jordan = "jordan";
+    /// <summary>LSTM, PyTorch's <c>nn.LSTM</c> (<see cref="Lstm{T}"/>).</summary>
     public const string Lstm = "lstm";
+    /// <summary>GRU, PyTorch's <c>nn.GRU</c> (<see cref="Gru{T}"/>).</summary>
     public const string Gru = "gru";
+    /// <summary>A recurrent layer run both ways (<see cref="Bidirectional{T}"/>).</summary>
     public const string Bidirectional = "bidirectional";
+    /// <summary>A table of learned vectors read by token index (<see cref="Embedding{T}"/>).</summary>
     public const string Embedding = "embedding";
+    /// <summary>A parameter-free activation, softmax included (<see cref="ActivationLayer{T}"/>).</summary>
     public const string Activation = "activation";
+    /// <summary>Keras's <c>RepeatVector</c> (<see cref="RepeatVector{T}"/>).</summary>
     public const string RepeatVector = "repeat_vector";
 }
 
@@ -109,30 +119,22 @@ public sealed record LayerSpec
 
     /// <summary>Builds the layer this spec describes (weights zero until initialised or loaded).</summary>
     /// <param name="reverse">Build the time-reversed twin (used by <see cref="Bidirectional{T}"/>).</param>
+    /// <exception cref="ArgumentException">The spec is not a valid layer (see <see cref="ParameterShapes.Of"/>).</exception>
     public Layer<T> Create<T>(bool reverse = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Kind is not LayerKinds.Dropout and not LayerKinds.Bidirectional and not LayerKinds.Activation and not LayerKinds.RepeatVector)
-        {
-            if (InputSize <= 0) throw new ArgumentException($"Layer '{Kind}' has input size {InputSize}; it must be positive.", nameof(InputSize));
-            if (Units <= 0) throw new ArgumentException($"Layer '{Kind}' has {Units} units; it must be positive.", nameof(Units));
-        }
+        ParameterShapes.Of(this); // validates the spec: sizes, names and fields, one message per problem
         return Kind switch
         {
             LayerKinds.Dense => new Dense<T>(InputSize, Units, ParseActivation(Activation, Numerics.Activation.Identity), Bias),
             LayerKinds.Dropout => new Dropout<T>(Rate, Seed),
             LayerKinds.Elman => new SimpleRnn<T>(InputSize, Units, ParseActivation(Activation, Numerics.Activation.Tanh), Bias, ReturnSequences, reverse),
-            LayerKinds.Jordan => OutputSize > 0
-                ? new Jordan<T>(InputSize, Units, OutputSize, ParseActivation(Activation, Numerics.Activation.Tanh), ParseActivation(OutputActivation, Numerics.Activation.Sigmoid), Bias, ReturnSequences, reverse)
-                : throw new ArgumentException($"Jordan layer has output size {OutputSize}; it must be positive.", nameof(OutputSize)),
+            LayerKinds.Jordan => new Jordan<T>(InputSize, Units, OutputSize, ParseActivation(Activation, Numerics.Activation.Tanh), ParseActivation(OutputActivation, Numerics.Activation.Sigmoid), Bias, ReturnSequences, reverse),
             LayerKinds.Lstm => new Lstm<T>(InputSize, Units, Bias, ReturnSequences, reverse, ParseActivation(RecurrentActivation, Numerics.Activation.Sigmoid)),
             LayerKinds.Gru => new Gru<T>(InputSize, Units, Bias, ReturnSequences, reverse, ParseActivation(RecurrentActivation, Numerics.Activation.Sigmoid), ResetAfter),
             LayerKinds.Embedding => new Embedding<T>(InputSize, Units),
-            LayerKinds.Activation => new ActivationLayer<T>(Activation ?? throw new ArgumentException("An activation layer needs an activation.", nameof(Activation))),
+            LayerKinds.Activation => new ActivationLayer<T>(Activation!), // Of has checked it names one
             LayerKinds.RepeatVector => new RepeatVector<T>(Repeats),
-            LayerKinds.Bidirectional => Inner is { Kind: not LayerKinds.Bidirectional and not LayerKinds.Dense and not LayerKinds.Dropout } inner
-                ? new Bidirectional<T>((RecurrentLayer<T>)inner.Create<T>())
-                : throw new ArgumentException("A bidirectional layer needs an inner recurrent layer.", nameof(Inner)),
-            _ => throw new ArgumentException($"Unknown layer kind '{Kind}'.", nameof(Kind)),
+            _ => new Bidirectional<T>((RecurrentLayer<T>)Inner!.Create<T>()), // Of has checked it is bidirectional over a recurrent kind
         };
     }
 

@@ -26,7 +26,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     /// <param name="reverse">Walk time backwards.</param>
     /// <param name="recurrentActivation">σ of the input, forget and output gates (default <see cref="Activation.Sigmoid"/>).</param>
     public Lstm(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false, Activation recurrentActivation = Activation.Sigmoid)
-        : base(inputSize, hiddenSize, 4, bias, returnSequences, reverse)
+        : base(inputSize, hiddenSize, ParameterShapes.LstmGates, bias, returnSequences, reverse)
     {
         RecurrentActivation = recurrentActivation;
         _cellJob = new CellJob(this);

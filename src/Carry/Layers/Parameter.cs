@@ -18,6 +18,20 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
         Gradient = new Tensor<T>(shape);
     }
 
+    /// <summary>Creates a zero parameter named and shaped by <paramref name="shape"/>.</summary>
+    public Parameter(ParameterShape shape)
+        : this(shape.Name, shape.ToArray())
+    {
+    }
+
+    /// <summary>Zero parameters for every shape of <paramref name="shapes"/>, in its order.</summary>
+    internal static Parameter<T>[] All(in ParameterShapeList shapes)
+    {
+        var parameters = new Parameter<T>[shapes.Count];
+        for (int i = 0; i < parameters.Length; i++) parameters[i] = new Parameter<T>(shapes[i]);
+        return parameters;
+    }
+
     /// <summary>PyTorch's name, e.g. <c>weight_hh_l0</c>.</summary>
     public string Name { get; }
 
@@ -33,6 +47,7 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Number of scalars.</summary>
     public int Length => Value.Length;
 
+    /// <inheritdoc />
     public override string ToString() => $"{Name} {Value.ShapeString}";
 }
 

@@ -107,7 +107,4 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         if (cached is null || !ReferenceEquals(cached.Hidden, hidden) || !ReferenceEquals(cached.Cell, cell)) cached = new RecurrentState<T>(hidden, cell);
         return cached;
     }
-
-    /// <summary>Suffix of this layer's parameter names: <c>_l0</c>, or <c>_l0_reverse</c>.</summary>
-    protected string Suffix => Reverse ? "_l0_reverse" : "_l0";
 }

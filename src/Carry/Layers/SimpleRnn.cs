@@ -16,7 +16,7 @@ public sealed class SimpleRnn<T> : GatedRecurrentLayer<T> where T : unmanaged, I
     /// <param name="returnSequences">Every step's output (true) or the last (false, the default).</param>
     /// <param name="reverse">Walk time backwards.</param>
     public SimpleRnn(int inputSize, int hiddenSize, Activation activation = Activation.Tanh, bool bias = true, bool returnSequences = false, bool reverse = false)
-        : base(inputSize, hiddenSize, 1, bias, returnSequences, reverse)
+        : base(inputSize, hiddenSize, ParameterShapes.ElmanGates, bias, returnSequences, reverse)
     {
         ActivationFunction = activation;
     }

@@ -46,8 +46,10 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// <summary>Mean squared error, <c>L = mean((p - t)²)</c> over every element (Keras and PyTorch); <c>dL/dp = 2(p - t)/N</c>.</summary>
 public sealed class MeanSquaredError<T> : Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <inheritdoc />
     public override string Name => "mse";
 
+    /// <inheritdoc />
     protected override T ComputeCore(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target, Span<T> dPrediction)
     {
         T sum = T.Zero;
@@ -65,8 +67,10 @@ public sealed class MeanSquaredError<T> : Loss<T> where T : unmanaged, IFloating
 /// <summary>Half the sum of squares, <c>L = ½ Σ (p - t)²</c>, the numpy experiment's (its update uses <c>e = t - p</c>); <c>dL/dp = p - t</c>.</summary>
 public sealed class HalfSumOfSquares<T> : Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <inheritdoc />
     public override string Name => "half-sse";
 
+    /// <inheritdoc />
     protected override T ComputeCore(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target, Span<T> dPrediction)
     {
         T sum = T.Zero;
@@ -94,8 +98,10 @@ public sealed class BinaryCrossEntropy<T> : Loss<T> where T : unmanaged, IFloati
     /// <summary>Whether predictions are logits.</summary>
     public bool FromLogits { get; }
 
+    /// <inheritdoc />
     public override string Name => FromLogits ? "bce-logits" : "bce";
 
+    /// <inheritdoc />
     protected override T ComputeCore(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target, Span<T> dPrediction)
     {
         T n = T.CreateChecked(prediction.Length);

@@ -102,6 +102,7 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Formats a shape as <c>[a, b, c]</c>.</summary>
     public static string ShapeText(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
+    /// <inheritdoc />
     public override string ToString() => $"Tensor<{typeof(T).Name}>{ShapeString}";
 
     private int Offset(int i, int j)

@@ -138,14 +138,20 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
         Nesterov = nesterov;
     }
 
+    /// <summary>Momentum μ (0 for plain SGD).</summary>
     public double Momentum { get; }
+    /// <summary>Dampening of the momentum buffer (PyTorch's <c>dampening</c>).</summary>
     public double Dampening { get; }
+    /// <summary>Nesterov momentum.</summary>
     public bool Nesterov { get; }
+    /// <inheritdoc />
     public override string Name => Nesterov ? "nesterov" : Momentum > 0 ? "momentum" : "sgd";
+    /// <inheritdoc />
     protected override string[] SlotNames => Momentum > 0 ? MomentumSlots : [];
 
     private static readonly string[] MomentumSlots = ["momentum_buffer"];
 
+    /// <inheritdoc />
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
         T lr = T.CreateChecked(LearningRate);
@@ -173,12 +179,16 @@ public sealed class Adagrad<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
     /// <param name="epsilon">ε (default 1e-10).</param>
     public Adagrad(double learningRate, double epsilon = 1e-10) : base(learningRate) => Epsilon = epsilon;
 
+    /// <summary>ε added to the denominator.</summary>
     public double Epsilon { get; }
+    /// <inheritdoc />
     public override string Name => "adagrad";
+    /// <inheritdoc />
     protected override string[] SlotNames => Slots;
 
     private static readonly string[] Slots = ["sum"];
 
+    /// <inheritdoc />
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
         T lr = T.CreateChecked(LearningRate), eps = T.CreateChecked(Epsilon);
@@ -203,13 +213,18 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
         Epsilon = epsilon;
     }
 
+    /// <summary>Smoothing constant α of the squared-gradient average.</summary>
     public double Alpha { get; }
+    /// <summary>ε added to the denominator.</summary>
     public double Epsilon { get; }
+    /// <inheritdoc />
     public override string Name => "rmsprop";
+    /// <inheritdoc />
     protected override string[] SlotNames => Slots;
 
     private static readonly string[] Slots = ["square_avg"];
 
+    /// <inheritdoc />
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
         T lr = T.CreateChecked(LearningRate), eps = T.CreateChecked(Epsilon), a = T.CreateChecked(Alpha);
@@ -242,14 +257,20 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         Epsilon = epsilon;
     }
 
+    /// <summary>Decay β₁ of the first-moment average.</summary>
     public double Beta1 { get; }
+    /// <summary>Decay β₂ of the second-moment average.</summary>
     public double Beta2 { get; }
+    /// <summary>ε added to the denominator.</summary>
     public double Epsilon { get; }
+    /// <inheritdoc />
     public override string Name => "adam";
+    /// <inheritdoc />
     protected override string[] SlotNames => Slots;
 
     private static readonly string[] Slots = ["exp_avg", "exp_avg_sq"];
 
+    /// <inheritdoc />
     protected override void Update(int index, Span<T> value, ReadOnlySpan<T> gradient)
     {
         double bc1 = 1.0 - Math.Pow(Beta1, StepCount), bc2 = 1.0 - Math.Pow(Beta2, StepCount);

@@ -29,14 +29,20 @@ public sealed record LoadedModel<T>(Sequential<T> Model, ModelMetadata Metadata,
 /// <summary>A .carry file is not a valid model: names the file and the problem.</summary>
 public sealed class ModelFormatException : IOException
 {
+    /// <summary>A problem with the file at <paramref name="path"/>; the message is <c>path: problem</c>.</summary>
     public ModelFormatException(string path, string problem) : base($"{path}: {problem}")
     {
         FilePath = path;
         Problem = problem;
     }
 
+    /// <summary>An unspecified format error.</summary>
     public ModelFormatException() { }
+
+    /// <summary>A format error with <paramref name="message"/>.</summary>
     public ModelFormatException(string message) : base(message) { }
+
+    /// <summary>A format error with <paramref name="message"/>, caused by <paramref name="inner"/>.</summary>
     public ModelFormatException(string message, Exception inner) : base(message, inner) { }
 
     /// <summary>The file.</summary>
@@ -50,8 +56,9 @@ public sealed class ModelFormatException : IOException
 /// The .carry format (DESIGN.md): a safetensors file — an 8-byte little-endian header length,
 /// a JSON header mapping each tensor name to dtype, shape and byte offsets, then the raw
 /// little-endian data. Tensors are named <c>layers.{index}.{parameter}</c> with PyTorch's
-/// layouts; <c>__metadata__</c> holds <c>format</c>, <c>version</c>, <c>config</c>, <c>task</c>
-/// and <c>training</c>. Written atomically: a temporary file in the same folder, flushed, then
+/// layouts; <c>__metadata__</c> holds <c>format</c>, <c>version</c>, <c>config</c>, <c>task</c>,
+/// <c>training</c> and <c>sha256</c> (the data section's digest, checked on load). The same model
+/// and metadata give the same bytes. Written atomically: a temporary file in the same folder, flushed, then
 /// renamed over the target.
 /// </summary>
 public static class ModelFile
@@ -144,7 +151,8 @@ public static class ModelFile
     /// metadata, and every tensor's name and shape against what the architecture needs — all
     /// before a single weight is allocated, so a header that lies about sizes cannot make the
     /// reader allocate more than the file holds. Then builds the model and reads the weights,
-    /// rejecting NaN and ±∞. Tensors for which <paramref name="isExtra"/> is true (a
+    /// rejecting NaN and ±∞, and checks the data section against the file's <c>sha256</c>
+    /// metadata when it has one (<see cref="SafeTensors.VerifyChecksum"/>). Tensors for which <paramref name="isExtra"/> is true (a
     /// checkpoint's optimizer state) are left to the caller.
     /// </summary>
     internal static LoadedModel<T> Read<T>(SafeTensors file, string path, string format, Func<string, bool> isExtra) where T : unmanaged, IFloatingPointIeee754<T>
@@ -203,12 +211,12 @@ public static class ModelFile
         }
 
         // Every tensor the architecture needs, with its shape, computed without allocating a layer.
-        var expected = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var expected = new Dictionary<string, ParameterShape>(StringComparer.Ordinal);
         for (int i = 0; i < specs.Length; i++)
         {
             try
             {
-                foreach (var (name, shape) in ParameterShapes(specs[i])) expected.Add($"layers.{i}.{name}", shape);
+                foreach (var shape in ParameterShapes.Of(specs[i])) expected.Add($"layers.{i}.{shape.Name}", shape);
             }
             catch (ArgumentException e)
             {
@@ -223,9 +231,9 @@ public static class ModelFile
         foreach (var (name, shape) in expected)
         {
             if (!file.Tensors.TryGetValue(name, out var info)) throw new ModelFormatException(path, $"tensor '{name}' is missing.");
-            if (!info.Shape.Select(d => (long)d).SequenceEqual(shape))
+            if (!shape.Matches(info.Shape))
             {
-                throw new ModelFormatException(path, $"tensor '{name}' has shape {Numerics.Tensor<T>.ShapeText(info.Shape)}, but the architecture needs [{string.Join(", ", shape)}].");
+                throw new ModelFormatException(path, $"tensor '{name}' has shape {Numerics.Tensor<T>.ShapeText(info.Shape)}, but the architecture needs {shape.ShapeText}.");
             }
             if (dtype is not null && info.DType != dtype) throw new ModelFormatException(path, $"tensor '{name}' is {info.DType}, the others {dtype}.");
             dtype ??= info.DType;
@@ -258,6 +266,7 @@ public static class ModelFile
             if (!expected.ContainsKey(name)) throw new ModelFormatException(path, $"the architecture builds parameter '{name}' that the file does not describe.");
             file.CopyTo(file.Tensors[name], p.Value.Span);
         }
+        file.VerifyChecksum();
         var metadata = new ModelMetadata { Task = task, DType = dtype ?? "F32", Training = training };
         return new LoadedModel<T>(model, metadata, specs);
     }
@@ -267,113 +276,4 @@ public static class ModelFile
 
     /// <summary>Most layers an architecture may have.</summary>
     public const int MaxLayers = 1000;
-
-    /// <summary>
-    /// The parameters a layer of <paramref name="spec"/> has, by PyTorch name, with their shapes,
-    /// computed without building it (DESIGN.md's names and layouts).
-    /// </summary>
-    /// <exception cref="ArgumentException">The spec is not a valid layer.</exception>
-    public static IReadOnlyList<(string Name, long[] Shape)> ParameterShapes(LayerSpec spec)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        var list = new List<(string, long[])>();
-        AddShapes(spec, "_l0", list);
-        if (spec.Kind == LayerKinds.Bidirectional) AddShapes(spec.Inner!, "_l0_reverse", list);
-        return list;
-    }
-
-    private static void AddShapes(LayerSpec spec, string suffix, List<(string, long[])> list)
-    {
-        if (spec.Kind is null) throw new ArgumentException("A layer has no kind.");
-        // Fields a kind does not use must be absent: Carry never writes them, so they mean an edited file.
-        bool activations = spec.Kind is LayerKinds.Dense or LayerKinds.Elman or LayerKinds.Jordan or LayerKinds.Activation;
-        if (!activations && spec.Activation is not null) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no activation.");
-        if (spec.Activation is not null && !(spec.Kind == LayerKinds.Activation && spec.Activation == ActivationLayer<float>.SoftmaxName)) Numerics.Activations.Parse(spec.Activation);
-        if (spec.Repeats != 0 && spec.Kind != LayerKinds.RepeatVector) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no repeats.");
-        if (spec.OutputActivation is not null)
-        {
-            if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output activation.");
-            Numerics.Activations.Parse(spec.OutputActivation);
-        }
-        if (spec.RecurrentActivation is not null)
-        {
-            if (spec.Kind is not (LayerKinds.Lstm or LayerKinds.Gru)) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no recurrent activation.");
-            Numerics.Activations.Parse(spec.RecurrentActivation);
-        }
-        if (!spec.ResetAfter && spec.Kind != LayerKinds.Gru) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no resetAfter.");
-        if (spec.OutputSize != 0 && spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output size.");
-        if ((spec.Rate != 0 || spec.Seed != 0) && spec.Kind != LayerKinds.Dropout) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no dropout rate or seed.");
-        if (spec.Inner is not null && spec.Kind != LayerKinds.Bidirectional) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' wraps no inner layer.");
-        if (spec.Kind is LayerKinds.Dropout or LayerKinds.Bidirectional && (spec.Units != 0 || (spec.Kind == LayerKinds.Dropout && spec.InputSize != 0)))
-        {
-            throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
-        }
-        if (spec.Kind is LayerKinds.Activation or LayerKinds.RepeatVector)
-        {
-            if (spec.InputSize != 0 || spec.Units != 0) throw new ArgumentException($"Layer '{spec.Kind}' takes no sizes of its own.");
-            if (spec.Kind == LayerKinds.Activation && spec.Activation is null) throw new ArgumentException("An activation layer needs an activation.");
-            if (spec.Kind == LayerKinds.RepeatVector && spec.Repeats <= 0) throw new ArgumentException($"RepeatVector has {spec.Repeats} repeats; it must be positive.");
-            return;
-        }
-        if (spec.Kind is LayerKinds.Dropout)
-        {
-            if (!(spec.Rate >= 0 && spec.Rate < 1)) throw new ArgumentException($"Dropout rate {spec.Rate} is not in [0, 1).");
-            return;
-        }
-        if (spec.Kind is LayerKinds.Bidirectional)
-        {
-            if (spec.Inner is not { Kind: LayerKinds.Elman or LayerKinds.Jordan or LayerKinds.Lstm or LayerKinds.Gru } inner)
-            {
-                throw new ArgumentException("A bidirectional layer needs an inner elman, jordan, lstm or gru layer.");
-            }
-            if ((spec.InputSize != 0 && spec.InputSize != inner.InputSize) || spec.ReturnSequences != inner.ReturnSequences)
-            {
-                throw new ArgumentException("A bidirectional layer's input size and returnSequences differ from its inner layer's.");
-            }
-            AddShapes(inner, suffix, list);
-            return;
-        }
-        long i = spec.InputSize, h = spec.Units;
-        if (i <= 0) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' has input size {i}; it must be positive.");
-        if (h <= 0) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' has {h} units; it must be positive.");
-        long gates = spec.Kind switch
-        {
-            LayerKinds.Dense or LayerKinds.Jordan or LayerKinds.Elman or LayerKinds.Embedding => 1,
-            LayerKinds.Gru => 3,
-            LayerKinds.Lstm => 4,
-            _ => throw new ArgumentException($"Unknown layer kind '{SafeTensors.Clip(spec.Kind)}'."),
-        };
-        if (spec.Kind == LayerKinds.Embedding)
-        {
-            list.Add(("weight", [i, h])); // [vocab, dim]
-            return;
-        }
-        if (spec.Kind == LayerKinds.Dense)
-        {
-            list.Add(("weight", [h, i]));
-            if (spec.Bias) list.Add(("bias", [h]));
-            return;
-        }
-        if (spec.Kind == LayerKinds.Jordan)
-        {
-            long o = spec.OutputSize;
-            if (o <= 0) throw new ArgumentException($"Jordan layer has output size {o}; it must be positive.");
-            list.Add(("weight_ih" + suffix, [h, i]));
-            list.Add(("weight_yh" + suffix, [h, o]));
-            list.Add(("weight_hy" + suffix, [o, h]));
-            if (spec.Bias)
-            {
-                list.Add(("bias_h" + suffix, [h]));
-                list.Add(("bias_y" + suffix, [o]));
-            }
-            return;
-        }
-        list.Add(("weight_ih" + suffix, [gates * h, i]));
-        list.Add(("weight_hh" + suffix, [gates * h, h]));
-        if (spec.Bias)
-        {
-            list.Add(("bias_ih" + suffix, [gates * h]));
-            list.Add(("bias_hh" + suffix, [gates * h]));
-        }
-    }
 }

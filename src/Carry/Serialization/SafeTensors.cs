@@ -79,6 +79,13 @@ public sealed class SafeTensors
     /// <summary>Most dimensions a tensor may have.</summary>
     public const int MaxRank = 8;
 
+    /// <summary>
+    /// The <c>__metadata__</c> key holding the SHA-256 of the data section (every tensor's bytes,
+    /// in file order) as 64 lower-case hex digits. Carry writes it; files without it (written by
+    /// other tools) are read unchecked.
+    /// </summary>
+    public const string ChecksumKey = "sha256";
+
     private readonly ByteSource _source;
     private readonly string _path;
 
@@ -233,9 +240,39 @@ public sealed class SafeTensors
     }
 
     /// <summary>
-    /// Writes a safetensors file: the header (metadata, then each tensor in order with
-    /// contiguous offsets, padded with spaces to 8 bytes) and the tensors' little-endian data in
-    /// the precision of <typeparamref name="T"/>.
+    /// Checks the data section against the <see cref="ChecksumKey"/> metadata, when the file has
+    /// it, reading the data in chunks (nothing in proportion to the file is allocated).
+    /// </summary>
+    /// <exception cref="ModelFormatException">The key is not 64 lower-case hex digits, or the data's SHA-256 differs from it.</exception>
+    public void VerifyChecksum()
+    {
+        if (!Metadata.TryGetValue(ChecksumKey, out var expected)) return;
+        if (expected.Length != 64 || !expected.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
+        {
+            throw new ModelFormatException(_path, $"the {ChecksumKey} metadata '{Clip(expected)}' is not a SHA-256 (64 lower-case hex digits).");
+        }
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        Span<byte> chunk = stackalloc byte[16384];
+        for (long at = DataOffset; at < _source.Length; at += chunk.Length)
+        {
+            var part = chunk[..(int)Math.Min(chunk.Length, _source.Length - at)];
+            _source.Read(at, part);
+            hash.AppendData(part);
+        }
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        string actual = Convert.ToHexStringLower(digest);
+        if (actual != expected)
+        {
+            throw new ModelFormatException(_path, $"the tensor data's SHA-256 is {actual}, not the {expected} recorded in its {ChecksumKey} metadata: the weights changed after the file was saved (a damaged or edited file).");
+        }
+    }
+
+    /// <summary>
+    /// Writes a safetensors file: the header (metadata with <see cref="ChecksumKey"/> added, then
+    /// each tensor in order with contiguous offsets, padded with spaces to 8 bytes) and the
+    /// tensors' little-endian data in the precision of <typeparamref name="T"/>. The same
+    /// arguments give the same bytes.
     /// </summary>
     public static byte[] Write<T>(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<(string Name, int[] Shape, ReadOnlyMemory<T> Values)> tensors)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -246,9 +283,11 @@ public sealed class SafeTensors
         if (!f64 && typeof(T) != typeof(float)) throw new NotSupportedException($"Carry writes F32 and F64 tensors, not {typeof(T).Name}.");
         string dtype = f64 ? "F64" : "F32";
         int size = f64 ? 8 : 4;
+        byte[] data = Data(tensors, f64);
         var header = new JsonObject();
         var meta = new JsonObject();
         foreach (var (key, value) in metadata) meta[key] = value;
+        meta[ChecksumKey] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
         header["__metadata__"] = meta;
         long offset = 0;
         foreach (var (name, shape, values) in tensors)
@@ -268,17 +307,26 @@ public sealed class SafeTensors
         BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)padded);
         headerBytes.CopyTo(result, 8);
         result.AsSpan(8 + headerBytes.Length, padded - headerBytes.Length).Fill((byte)' ');
-        long pos = 8 + padded;
+        data.CopyTo(result, 8 + padded);
+        return result;
+    }
+
+    /// <summary>The data section: every tensor's values, little-endian, one after another.</summary>
+    private static byte[] Data<T>(IReadOnlyList<(string Name, int[] Shape, ReadOnlyMemory<T> Values)> tensors, bool f64) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int size = f64 ? 8 : 4;
+        var data = new byte[tensors.Sum(t => (long)t.Values.Length * size)];
+        int pos = 0;
         foreach (var (_, _, values) in tensors)
         {
             foreach (var v in values.Span)
             {
-                if (f64) BinaryPrimitives.WriteDoubleLittleEndian(result.AsSpan((int)pos), double.CreateTruncating(v));
-                else BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan((int)pos), float.CreateTruncating(v));
+                if (f64) BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(pos), double.CreateTruncating(v));
+                else BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(pos), float.CreateTruncating(v));
                 pos += size;
             }
         }
-        return result;
+        return data;
     }
 
     private static TensorInfo ReadEntry(JsonProperty prop, string path)

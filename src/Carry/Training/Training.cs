@@ -107,6 +107,7 @@ public interface ITrainingCallback
 /// <summary>The loss became NaN or infinite: training stopped at <see cref="Epoch"/>, <see cref="Step"/>.</summary>
 public sealed class TrainingDivergedException : Exception
 {
+    /// <summary>The loss became <paramref name="loss"/> (not finite) at <paramref name="epoch"/>, <paramref name="step"/> (both zero-based).</summary>
     public TrainingDivergedException(int epoch, int step, double loss)
         : base($"Training diverged at epoch {epoch + 1}, step {step + 1}: the loss is {loss}.")
     {
@@ -115,8 +116,13 @@ public sealed class TrainingDivergedException : Exception
         Loss = loss;
     }
 
+    /// <summary>Training diverged.</summary>
     public TrainingDivergedException() { }
+
+    /// <summary>Training diverged, as <paramref name="message"/> says.</summary>
     public TrainingDivergedException(string message) : base(message) { }
+
+    /// <summary>Training diverged, as <paramref name="message"/> says, caused by <paramref name="inner"/>.</summary>
     public TrainingDivergedException(string message, Exception inner) : base(message, inner) { }
 
     /// <summary>Epoch index (from 0).</summary>
