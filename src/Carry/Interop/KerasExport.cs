@@ -31,7 +31,8 @@ public static class KerasExport
         ArgumentNullException.ThrowIfNull(inputShape);
         var names = new List<string>();
         var seen = new Dictionary<string, int>();
-        var configs = new JsonArray { InputLayer(model.Layers.Count > 0 ? model.Layers[0].Spec : null, inputShape) };
+        var input = InputLayer(model.Layers.Count > 0 ? model.Layers[0].Spec : null, inputShape);
+        var configs = new JsonArray { input };
         var weights = new H5Group();
         foreach (var layer in model.Layers)
         {
@@ -43,18 +44,20 @@ public static class KerasExport
             seen[baseName] = k + 1;
             string name = k == 0 ? baseName : $"{baseName}_{k}";
             names.Add(name);
-            configs.Add(new JsonObject { ["class_name"] = KerasLayout.ClassName(spec.Kind), ["config"] = LayerConfig(spec, name, path) });
+            var config = LayerConfig(spec, name, path);
+            if (configs.Count == 1) config["batch_input_shape"] = input["config"]!["batch_input_shape"]!.DeepClone(); // tf.keras repeats it on the first layer
+            configs.Add(new JsonObject { ["class_name"] = KerasLayout.ClassName(spec.Kind), ["config"] = config });
             weights[name] = LayerGroup(layer, spec, name);
         }
         weights.Attributes["backend"] = "tensorflow";
         weights.Attributes["keras_version"] = KerasVersion;
         weights.Attributes["layer_names"] = names.ToArray();
         weights["top_level_model_weights"] = new H5Group { Attributes = { ["weight_names"] = Array.Empty<double>() } };
-        var config = new JsonObject { ["class_name"] = "Sequential", ["config"] = new JsonObject { ["name"] = "sequential", ["layers"] = configs } };
+        var modelConfig = new JsonObject { ["class_name"] = "Sequential", ["config"] = new JsonObject { ["name"] = "sequential", ["layers"] = configs } };
         var file = new H5File { ["model_weights"] = weights };
         file.Attributes["backend"] = "tensorflow";
         file.Attributes["keras_version"] = KerasVersion;
-        file.Attributes["model_config"] = config.ToJsonString();
+        file.Attributes["model_config"] = modelConfig.ToJsonString();
         string temporary = path + ".tmp";
         file.Write(temporary);
         File.Move(temporary, path, overwrite: true);
@@ -94,6 +97,9 @@ public static class KerasExport
                 config["input_dim"] = spec.InputSize;
                 config["output_dim"] = spec.Units;
                 config["embeddings_initializer"] = Initializer("RandomUniform", new JsonObject { ["minval"] = -0.05, ["maxval"] = 0.05, ["seed"] = null });
+                config["embeddings_regularizer"] = null;
+                config["activity_regularizer"] = null;
+                config["embeddings_constraint"] = null;
                 config["mask_zero"] = false;
                 config["input_length"] = null;
                 break;
@@ -103,6 +109,7 @@ public static class KerasExport
                 config["use_bias"] = spec.Bias;
                 config["kernel_initializer"] = Initializer("GlorotUniform", new JsonObject { ["seed"] = null });
                 config["bias_initializer"] = Initializer("Zeros", []);
+                NoRegularizers(config, recurrent: false);
                 break;
             default: // elman, lstm, gru
                 foreach (var flag in new[] { "return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major" }) config[flag] = flag == "return_sequences" && spec.ReturnSequences;
@@ -114,6 +121,7 @@ public static class KerasExport
                 config["recurrent_initializer"] = Initializer("Orthogonal", new JsonObject { ["gain"] = 1.0, ["seed"] = null });
                 config["bias_initializer"] = Initializer("Zeros", []);
                 if (spec.Kind == LayerKinds.Lstm) config["unit_forget_bias"] = true;
+                NoRegularizers(config, recurrent: true);
                 config["dropout"] = 0.0;
                 config["recurrent_dropout"] = 0.0;
                 if (spec.Kind != LayerKinds.Elman) config["implementation"] = 2;
@@ -121,6 +129,15 @@ public static class KerasExport
                 break;
         }
         return config;
+    }
+
+    /// <summary>The regularizer and constraint keys tf.keras writes, all null (Carry has none).</summary>
+    private static void NoRegularizers(JsonObject config, bool recurrent)
+    {
+        foreach (var key in new[] { "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint" }) config[key] = null;
+        if (!recurrent) return;
+        config["recurrent_regularizer"] = null;
+        config["recurrent_constraint"] = null;
     }
 
     private static JsonObject Initializer(string className, JsonObject config) => new() { ["class_name"] = className, ["config"] = config };

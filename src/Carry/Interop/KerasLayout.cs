@@ -12,8 +12,13 @@ public sealed class KerasFormatException : IOException
         Problem = problem;
     }
 
+    /// <summary>An exception without a message (for serializers).</summary>
     public KerasFormatException() { }
+
+    /// <summary>An exception with <paramref name="message"/> as it is.</summary>
     public KerasFormatException(string message) : base(message) { }
+
+    /// <summary>An exception with <paramref name="message"/> caused by <paramref name="inner"/>.</summary>
     public KerasFormatException(string message, Exception inner) : base(message, inner) { }
 
     /// <summary>The file.</summary>

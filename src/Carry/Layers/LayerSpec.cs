@@ -21,8 +21,11 @@ public static class LayerKinds
     public const string Gru = "gru";
     /// <summary>A recurrent layer run both ways (<see cref="Bidirectional{T}"/>).</summary>
     public const string Bidirectional = "bidirectional";
+    /// <summary>A table of learned vectors read by token index (<see cref="Embedding{T}"/>).</summary>
     public const string Embedding = "embedding";
+    /// <summary>A parameter-free activation, softmax included (<see cref="ActivationLayer{T}"/>).</summary>
     public const string Activation = "activation";
+    /// <summary>Keras's <c>RepeatVector</c> (<see cref="RepeatVector{T}"/>).</summary>
     public const string RepeatVector = "repeat_vector";
 }
 
