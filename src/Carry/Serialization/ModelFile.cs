@@ -272,7 +272,7 @@ public static class ModelFile
     }
 
     /// <summary>An argument exception's message without .NET's "(Parameter 'x')" suffix.</summary>
-    private static string Plain(ArgumentException e) => e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+    private static string Plain(ArgumentException e) => Numerics.Check.Plain(e);
 
     /// <summary>Most layers an architecture may have.</summary>
     public const int MaxLayers = 1000;
