@@ -8,7 +8,7 @@ using Carry.Training;
 namespace Carry.Bench;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Carry.Bench -- quick [--threads N] [--reps R] [--only gemm|lstm|epoch|a|predict]</c>:
+/// <c>dotnet run -c Release --project bench/Carry.Bench -- quick [--threads N] [--reps R] [--only gemm|lstm|epoch|a|predict] [--path portable|avx2|vector512]</c>:
 /// Stopwatch medians of the same workloads as the BenchmarkDotNet classes, printed as
 /// <c>name&lt;TAB&gt;value&lt;TAB&gt;unit</c> lines for bench/compare.sh.
 /// </summary>
@@ -18,6 +18,7 @@ internal static class QuickBench
     {
         int threads = Environment.ProcessorCount, reps = 5;
         string only = "all";
+        var path = GemmKernel.Automatic;
         for (int i = 0; i < args.Length - 1; i += 2)
         {
             switch (args[i])
@@ -25,11 +26,12 @@ internal static class QuickBench
                 case "--threads": threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--reps": reps = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--only": only = args[i + 1]; break;
+                case "--path": path = Enum.Parse<GemmPath>(args[i + 1], ignoreCase: true); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
-        using var context = new ComputeContext(threads);
-        Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, AVX2+FMA kernel: {GemmKernel.IsSupported}");
+        using var context = new ComputeContext(threads) { GemmPath = path };
+        Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, GEMM path: {context.GemmPath}");
         if (only == "probe") Probe(context);
         if (only == "aprof") ProfileA(reps);
         bool Wants(string part) => only == "all" || only.Split(',').Contains(part);

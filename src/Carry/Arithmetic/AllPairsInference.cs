@@ -169,10 +169,10 @@ public static class AllPairsInference
             _packedWeightHhT = new PackedMatrix<T>?[_recurrent.Length];
             for (int k = 0; k < _recurrent.Length; k++)
             {
-                if (_recurrent[k] is Lstm<T> lstm && PackedMatrix<T>.IsUseful)
+                if (_recurrent[k] is Lstm<T> lstm && PackedMatrix<T>.IsUseful(lstm.Compute.GemmPath))
                 {
                     _packedWeightHhT[k] = new PackedMatrix<T>();
-                    _packedWeightHhT[k]!.Pack(true, lstm.HiddenSize, 4 * lstm.HiddenSize, lstm.WeightHh.Value.Span, lstm.HiddenSize);
+                    _packedWeightHhT[k]!.Pack(lstm.Compute.GemmPath, true, lstm.HiddenSize, 4 * lstm.HiddenSize, lstm.WeightHh.Value.Span, lstm.HiddenSize);
                 }
             }
         }

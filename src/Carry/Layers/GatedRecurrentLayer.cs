@@ -171,7 +171,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         }
 
         // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
-        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(true, h, gh, WeightHh.Value.Span, h);
+        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, gh, WeightHh.Value.Span, h);
         else _packedWeightHhT.Invalidate();
 
         ReadOnlySpan<T> h0 = (initialState?.Hidden ?? zero).Span;
@@ -282,7 +282,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             System.Numerics.Tensors.TensorPrimitives.Add(dHiddenNext.Span, dOutput.Span, dHiddenNext.Span);
         }
 
-        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(false, gh, h, WeightHh.Value.Span, h);
+        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, gh, h, WeightHh.Value.Span, h);
         else _packedWeightHh.Invalidate();
 
         for (int s = time - 1; s >= 0; s--)
