@@ -1,6 +1,7 @@
 using Carry.Arithmetic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using Carry.Layers;
 using Carry.Numerics;
 using Carry.Training;
@@ -99,6 +100,8 @@ internal static class QuickBench
 
     private static void Gemm(ComputeContext context, int reps)
     {
+        _ = Median(reps, () => FmaLoop(context.GemmPath));
+        Report($"fma-only loop, one thread ({context.GemmPath})", FmaLoopFlop(context.GemmPath) / _lastCpu / 1e9, "GFLOP/cpu-s");
         foreach (var s in Workloads.GemmShapes)
         {
             var random = new RandomGenerator(1);
@@ -119,6 +122,56 @@ internal static class QuickBench
             Report($"gemm {s.Name} allocation", allocated, "B/call");
             Report($"gemm {s.Name} per CPU-second", flop / (_lastCpu / inner) / 1e9, "GFLOP/cpu-s");
         }
+    }
+
+    private const int FmaIterations = 20_000_000;
+
+    private static double FmaLoopFlop(GemmPath path) =>
+        2.0 * 12 * FmaIterations * (path == GemmPath.Vector512 ? Vector512<float>.Count : Vector256<float>.Count);
+
+    /// <summary>
+    /// The machine's own FMA ceiling: twelve independent chains of fused multiply-adds on registers
+    /// only (no memory), so the rate per CPU-second is FMA units × lanes × 2 × the clock actually run.
+    /// </summary>
+    private static void FmaLoop(GemmPath path)
+    {
+        if (path == GemmPath.Vector512) FmaLoop512(); else FmaLoop256();
+    }
+
+    private static void FmaLoop512()
+    {
+        var x = Vector512.Create(0.999999f);
+        var y = Vector512.Create(1e-7f);
+        Vector512<float> a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y;
+        for (int i = 0; i < FmaIterations; i++)
+        {
+            a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y);
+            a2 = Vector512.FusedMultiplyAdd(a2, x, y); a3 = Vector512.FusedMultiplyAdd(a3, x, y);
+            a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
+            a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y);
+            a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
+            a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
+        }
+        float sum = Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        if (sum < 0) Console.WriteLine(sum);
+    }
+
+    private static void FmaLoop256()
+    {
+        var x = Vector256.Create(0.999999f);
+        var y = Vector256.Create(1e-7f);
+        Vector256<float> a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y;
+        for (int i = 0; i < FmaIterations; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, x, y); a1 = Vector256.FusedMultiplyAdd(a1, x, y);
+            a2 = Vector256.FusedMultiplyAdd(a2, x, y); a3 = Vector256.FusedMultiplyAdd(a3, x, y);
+            a4 = Vector256.FusedMultiplyAdd(a4, x, y); a5 = Vector256.FusedMultiplyAdd(a5, x, y);
+            a6 = Vector256.FusedMultiplyAdd(a6, x, y); a7 = Vector256.FusedMultiplyAdd(a7, x, y);
+            a8 = Vector256.FusedMultiplyAdd(a8, x, y); a9 = Vector256.FusedMultiplyAdd(a9, x, y);
+            a10 = Vector256.FusedMultiplyAdd(a10, x, y); a11 = Vector256.FusedMultiplyAdd(a11, x, y);
+        }
+        float sum = Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        if (sum < 0) Console.WriteLine(sum);
     }
 
     private static void LstmStep(ComputeContext context, int reps)
