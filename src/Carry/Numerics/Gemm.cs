@@ -317,7 +317,8 @@ public static class Gemm
         for (; i < x.Length; i++) y[i] += alpha * x[i];
     }
 
-    private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Σ x_i y_i, summed as the portable product sums (also the order <see cref="Layers.FusedElman{T}"/> keeps).</summary>
+    internal static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(y.Length >= x.Length);
         return Dot(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), x.Length);
