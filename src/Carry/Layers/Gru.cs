@@ -11,6 +11,9 @@ namespace Carry.Layers;
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
 /// h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)
 /// </code>
+/// With <see cref="ResetAfter"/> false (Keras's <c>reset_after=False</c>) the reset gate acts before
+/// the recurrent product: <c>n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)</c>. σ is the logistic
+/// sigmoid unless <see cref="RecurrentActivation"/> names another.
 /// </summary>
 public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -19,10 +22,29 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     /// <param name="bias">Include biases (default true).</param>
     /// <param name="returnSequences">Every step's output (true) or the last (false, the default).</param>
     /// <param name="reverse">Walk time backwards.</param>
-    public Gru(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false)
+    /// <param name="recurrentActivation">σ of the reset and update gates (default <see cref="Activation.Sigmoid"/>).</param>
+    /// <param name="resetAfter">Reset gate after the recurrent product (default true, PyTorch's GRU) or before it (Keras's <c>reset_after=False</c>).</param>
+    public Gru(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false,
+        Activation recurrentActivation = Activation.Sigmoid, bool resetAfter = true)
         : base(inputSize, hiddenSize, 3, bias, returnSequences, reverse)
     {
+        RecurrentActivation = recurrentActivation;
+        ResetAfter = resetAfter;
+        if (!resetAfter)
+        {
+            _resetHidden = new T[hiddenSize];
+            _dResetHidden = new T[hiddenSize];
+        }
     }
+
+    private readonly T[] _resetHidden = [];  // [H] r ⊙ h_(t-1) of one row (reset before)
+    private readonly T[] _dResetHidden = []; // [H] W_hnᵀ · dn of one row (reset before)
+
+    /// <summary>σ of the reset and update gates (<see cref="Activation.Sigmoid"/> as in PyTorch; Keras's <c>recurrent_activation</c>).</summary>
+    public Activation RecurrentActivation { get; }
+
+    /// <summary>True (PyTorch): <c>r ⊙ (W_hn h + b_hn)</c>; false (Keras's <c>reset_after=False</c>): <c>W_hn (r ⊙ h) + b_hn</c>.</summary>
+    public bool ResetAfter { get; }
 
     /// <inheritdoc />
     protected override bool SeparateHiddenProjection => true;
@@ -31,6 +53,7 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     public override LayerSpec Spec => new()
     {
         Kind = LayerKinds.Gru, InputSize = InputSize, Units = HiddenSize, Bias = HasBias, ReturnSequences = ReturnSequences,
+        RecurrentActivation = LayerSpec.RecurrentActivationName(RecurrentActivation), ResetAfter = ResetAfter,
     };
 
     /// <inheritdoc />
@@ -46,14 +69,33 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
             var hOut = Hidden.Slice(o, h);
             for (int j = 0; j < h; j++)
             {
-                T r = Activations.Sigmoid(xi[j] + hh[j]);
-                T z = Activations.Sigmoid(xi[h + j] + hh[h + j]);
-                T n = T.Tanh(xi[(2 * h) + j] + (r * hh[(2 * h) + j]));
-                xi[j] = r;
-                xi[h + j] = z;
+                xi[j] = Activations.Value(RecurrentActivation, xi[j] + hh[j]);           // r
+                xi[h + j] = Activations.Value(RecurrentActivation, xi[h + j] + hh[h + j]); // z
+            }
+            if (!ResetAfter) ResetBeforeProjection(xi[..h], hPrev, hh.Slice(2 * h, h));
+            for (int j = 0; j < h; j++)
+            {
+                T r = xi[j], z = xi[h + j];
+                T n = T.Tanh(xi[(2 * h) + j] + (ResetAfter ? r * hh[(2 * h) + j] : hh[(2 * h) + j]));
                 xi[(2 * h) + j] = n;
                 hOut[j] = ((T.One - z) * n) + (z * hPrev[j]);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reset before the product: overwrites the new gate's recurrent part with
+    /// <c>W_hn (r ⊙ h) + b_hn</c>   <c>[H, H]·[H]</c> (the base computed <c>W_hn h + b_hn</c>).
+    /// </summary>
+    private void ResetBeforeProjection(ReadOnlySpan<T> r, ReadOnlySpan<T> hPrev, Span<T> hhNew)
+    {
+        int h = HiddenSize;
+        System.Numerics.Tensors.TensorPrimitives.Multiply(r, hPrev, _resetHidden);
+        ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
+        for (int j = 0; j < h; j++)
+        {
+            T bias = BiasHh is null ? T.Zero : BiasHh.Value.Span[(2 * h) + j];
+            hhNew[j] = System.Numerics.Tensors.TensorPrimitives.Dot(weightHn.Slice(j * h, h), _resetHidden) + bias;
         }
     }
 
@@ -77,16 +119,53 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
                 T dn = dh[j] * (T.One - z);
                 T dz = dh[j] * (hPrev[j] - n);
                 T dnPre = dn * (T.One - (n * n));
-                T drPre = dnPre * hh[(2 * h) + j] * r * (T.One - r);
-                T dzPre = dz * z * (T.One - z);
-                dxi[j] = drPre;
+                T dzPre = dz * Activations.Derivative(RecurrentActivation, z);
                 dxi[h + j] = dzPre;
                 dxi[(2 * h) + j] = dnPre;
-                dhh[j] = drPre;
                 dhh[h + j] = dzPre;
-                dhh[(2 * h) + j] = dnPre * r;
                 dhPrev[j] = dh[j] * z; // direct path h_t = ... + z ⊙ h_(t-1)
+                if (!ResetAfter) continue;
+                T drPre = dnPre * hh[(2 * h) + j] * Activations.Derivative(RecurrentActivation, r); // ∂n/∂r = W_hn h + b_hn
+                dxi[j] = drPre;
+                dhh[j] = drPre;
+                dhh[(2 * h) + j] = dnPre * r;
             }
+            if (!ResetAfter) ResetBeforeBackward(g, hPrev, dxi, dhh, dhPrev);
+        }
+    }
+
+    /// <summary>
+    /// The reset-before derivatives of one row, given <c>dnPre</c> in <c>dxi[2H..]</c>. The new gate's
+    /// recurrent input is <c>r ⊙ h</c>, not <c>h</c>, so this row's <c>W_hn</c> and <c>b_hn</c>
+    /// gradients are added here and its slice of <c>dhh</c> is zero (the base adds <c>dhhᵀ·h</c>).
+    /// </summary>
+    private void ResetBeforeBackward(ReadOnlySpan<T> g, ReadOnlySpan<T> hPrev, Span<T> dxi, Span<T> dhh, Span<T> dhPrev)
+    {
+        int h = HiddenSize;
+        var dnPre = dxi.Slice(2 * h, h);
+        var r = g[..h];
+        System.Numerics.Tensors.TensorPrimitives.Multiply(r, hPrev, _resetHidden);
+        ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
+        Span<T> dWeightHn = WeightHh.Gradient.Span.Slice(2 * h * h, h * h);
+        _dResetHidden.AsSpan().Clear();
+        for (int j = 0; j < h; j++)
+        {
+            // d(r ⊙ h) += W_hn[j]ᵀ dnPre_j;  dW_hn[j] += dnPre_j (r ⊙ h)
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(weightHn.Slice(j * h, h), dnPre[j], _dResetHidden, _dResetHidden);
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_resetHidden, dnPre[j], dWeightHn.Slice(j * h, h), dWeightHn.Slice(j * h, h));
+        }
+        if (BiasHh is not null)
+        {
+            var dBiasHn = BiasHh.Gradient.Span.Slice(2 * h, h);
+            System.Numerics.Tensors.TensorPrimitives.Add(dBiasHn, dnPre, dBiasHn); // db_hn += dnPre
+        }
+        for (int k = 0; k < h; k++)
+        {
+            T drPre = _dResetHidden[k] * hPrev[k] * Activations.Derivative(RecurrentActivation, r[k]); // ∂(r ⊙ h)/∂r = h
+            dxi[k] = drPre;
+            dhh[k] = drPre;
+            dhh[(2 * h) + k] = T.Zero;
+            dhPrev[k] += _dResetHidden[k] * r[k];                                                      // ∂(r ⊙ h)/∂h = r
         }
     }
 }

@@ -14,6 +14,7 @@ public static class LayerKinds
     public const string Lstm = "lstm";
     public const string Gru = "gru";
     public const string Bidirectional = "bidirectional";
+    public const string Embedding = "embedding";
 }
 
 /// <summary>
@@ -25,10 +26,10 @@ public sealed record LayerSpec
     /// <summary>One of <see cref="LayerKinds"/>.</summary>
     public required string Kind { get; init; }
 
-    /// <summary>Input features (per step for recurrent layers).</summary>
+    /// <summary>Input features (per step for recurrent layers); the vocabulary size for an embedding.</summary>
     public int InputSize { get; init; }
 
-    /// <summary>Hidden units (recurrent) or output features (dense).</summary>
+    /// <summary>Hidden units (recurrent), output features (dense) or vector width (embedding).</summary>
     public int Units { get; init; }
 
     /// <summary>Jordan's output size.</summary>
@@ -42,6 +43,32 @@ public sealed record LayerSpec
     /// <summary>Jordan's output activation.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? OutputActivation { get; init; }
+
+    /// <summary>
+    /// LSTM and GRU: the gates' σ (Keras's <c>recurrent_activation</c>); null is the logistic
+    /// sigmoid, also <c>hard_sigmoid</c> (Keras 2: <c>clip(0.2 x + 0.5, 0, 1)</c>) and
+    /// <c>hard_sigmoid_v3</c> (Keras 3: <c>clip(x / 6 + 0.5, 0, 1)</c>).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RecurrentActivation { get; init; }
+
+    /// <summary>
+    /// GRU: apply the reset gate after the recurrent product, <c>n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))</c>
+    /// (true, the default: PyTorch's GRU and Keras's <c>reset_after=True</c>), or before it,
+    /// <c>n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)</c> (false: Keras's <c>reset_after=False</c>).
+    /// </summary>
+    [JsonIgnore]
+    public bool ResetAfter { get; init; } = true;
+
+    /// <summary><see cref="ResetAfter"/> as JSON: written only when false, so other layers' configs do not change.</summary>
+    [JsonInclude]
+    [JsonPropertyName("resetAfter")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private bool? ResetAfterJson
+    {
+        get => ResetAfter ? null : false;
+        init => ResetAfter = value ?? true;
+    }
 
     /// <summary>Whether the layer has biases.</summary>
     public bool Bias { get; init; } = true;
@@ -61,6 +88,19 @@ public sealed record LayerSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LayerSpec? Inner { get; init; }
 
+    /// <summary>
+    /// Features per input step the layer reads: 1 for an embedding (the token index), the inner
+    /// layer's input size for a bidirectional one, otherwise <see cref="InputSize"/> (0 when the
+    /// layer takes any width, as dropout does).
+    /// </summary>
+    [JsonIgnore]
+    public int InputFeatures => Kind switch
+    {
+        LayerKinds.Embedding => 1,
+        LayerKinds.Bidirectional => Inner?.InputSize ?? 0,
+        _ => InputSize,
+    };
+
     /// <summary>Builds the layer this spec describes (weights zero until initialised or loaded).</summary>
     /// <param name="reverse">Build the time-reversed twin (used by <see cref="Bidirectional{T}"/>).</param>
     public Layer<T> Create<T>(bool reverse = false) where T : unmanaged, IFloatingPointIeee754<T>
@@ -78,14 +118,18 @@ public sealed record LayerSpec
             LayerKinds.Jordan => OutputSize > 0
                 ? new Jordan<T>(InputSize, Units, OutputSize, ParseActivation(Activation, Numerics.Activation.Tanh), ParseActivation(OutputActivation, Numerics.Activation.Sigmoid), Bias, ReturnSequences, reverse)
                 : throw new ArgumentException($"Jordan layer has output size {OutputSize}; it must be positive.", nameof(OutputSize)),
-            LayerKinds.Lstm => new Lstm<T>(InputSize, Units, Bias, ReturnSequences, reverse),
-            LayerKinds.Gru => new Gru<T>(InputSize, Units, Bias, ReturnSequences, reverse),
+            LayerKinds.Lstm => new Lstm<T>(InputSize, Units, Bias, ReturnSequences, reverse, ParseActivation(RecurrentActivation, Numerics.Activation.Sigmoid)),
+            LayerKinds.Gru => new Gru<T>(InputSize, Units, Bias, ReturnSequences, reverse, ParseActivation(RecurrentActivation, Numerics.Activation.Sigmoid), ResetAfter),
+            LayerKinds.Embedding => new Embedding<T>(InputSize, Units),
             LayerKinds.Bidirectional => Inner is { Kind: not LayerKinds.Bidirectional and not LayerKinds.Dense and not LayerKinds.Dropout } inner
                 ? new Bidirectional<T>((RecurrentLayer<T>)inner.Create<T>())
                 : throw new ArgumentException("A bidirectional layer needs an inner recurrent layer.", nameof(Inner)),
             _ => throw new ArgumentException($"Unknown layer kind '{Kind}'.", nameof(Kind)),
         };
     }
+
+    /// <summary>The <see cref="RecurrentActivation"/> a layer writes: null for the sigmoid, otherwise the activation's name.</summary>
+    public static string? RecurrentActivationName(Activation activation) => activation == Numerics.Activation.Sigmoid ? null : activation.Name();
 
     private static Activation ParseActivation(string? name, Activation fallback) => name is null ? fallback : Activations.Parse(name);
 }

@@ -12,6 +12,8 @@ namespace Carry.Layers;
 /// c_t = f ⊙ c_(t-1) + i ⊙ g
 /// h_t = o ⊙ tanh(c_t)
 /// </code>
+/// σ is the logistic sigmoid unless <see cref="RecurrentActivation"/> names another (Keras's
+/// <c>recurrent_activation</c>, e.g. Keras 2's <c>hard_sigmoid</c>).
 /// </summary>
 public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -22,11 +24,16 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     /// <param name="bias">Include biases (default true).</param>
     /// <param name="returnSequences">Every step's output (true) or the last (false, the default).</param>
     /// <param name="reverse">Walk time backwards.</param>
-    public Lstm(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false)
+    /// <param name="recurrentActivation">σ of the input, forget and output gates (default <see cref="Activation.Sigmoid"/>).</param>
+    public Lstm(int inputSize, int hiddenSize, bool bias = true, bool returnSequences = false, bool reverse = false, Activation recurrentActivation = Activation.Sigmoid)
         : base(inputSize, hiddenSize, 4, bias, returnSequences, reverse)
     {
+        RecurrentActivation = recurrentActivation;
         _cellJob = new CellJob(this);
     }
+
+    /// <summary>σ of the input, forget and output gates (<see cref="Activation.Sigmoid"/> as in PyTorch; Keras's <c>recurrent_activation</c>).</summary>
+    public Activation RecurrentActivation { get; }
 
     /// <inheritdoc />
     public override bool HasCell => true;
@@ -35,6 +42,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     public override LayerSpec Spec => new()
     {
         Kind = LayerKinds.Lstm, InputSize = InputSize, Units = HiddenSize, Bias = HasBias, ReturnSequences = ReturnSequences,
+        RecurrentActivation = LayerSpec.RecurrentActivationName(RecurrentActivation),
     };
 
     /// <inheritdoc />
@@ -103,15 +111,22 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
             var ifGates = g[..(2 * h)];
             var cellGate = g.Slice(2 * h, h);
             var outGate = g.Slice(3 * h, h);
-            TensorPrimitives.Sigmoid(ifGates, ifGates);                  // i, f = σ
+            GateActivation(ifGates);                                     // i, f = σ
             TensorPrimitives.Tanh(cellGate, cellGate);                  // g = tanh
-            TensorPrimitives.Sigmoid(outGate, outGate);                 // o = σ
+            GateActivation(outGate);                                     // o = σ
             var c = cell.Slice(o, h);
             UpdateCell(g[..h], g.Slice(h, h), cellGate, cellPrev.Slice(o, h), c); // c_t = f ⊙ c_(t-1) + i ⊙ g
             var tc = tanhCell.Slice(o, h);
             TensorPrimitives.Tanh(c, tc);                              // tanh c_t, kept for backward
             TensorPrimitives.Multiply(outGate, tc, hidden.Slice(o, h)); // h_t = o ⊙ tanh c_t
         }
+    }
+
+    /// <summary>σ in place: the logistic sigmoid, or the recurrent activation chosen instead.</summary>
+    private void GateActivation(Span<T> gates)
+    {
+        if (RecurrentActivation == Activation.Sigmoid) TensorPrimitives.Sigmoid(gates, gates);
+        else Activations.Apply(RecurrentActivation, gates);
     }
 
     /// <summary><c>c = f ⊙ cPrev + i ⊙ g</c>, each product rounded before the sum, as in the scalar formula.</summary>
@@ -148,15 +163,16 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
             var dg = dGates.Slice(At(b, t, time, gh), gh);
             int o = At(b, t, time, h);
             // dcNext in: dL/dc_t from later steps; out: dL/dc_(t-1).
-            CellBackwardRow(g, dg, cellPrev.Slice(o, h), tanhCell.Slice(o, h), dHidden.Slice(b * h, h), dCellNext.Slice(b * h, h), h);
+            CellBackwardRow(g, dg, cellPrev.Slice(o, h), tanhCell.Slice(o, h), dHidden.Slice(b * h, h), dCellNext.Slice(b * h, h), h, RecurrentActivation);
         }
     }
 
     /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative.</summary>
-    private static void CellBackwardRow(ReadOnlySpan<T> g, Span<T> dg, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dcNext, int h)
+    /// <remarks>The vector loop spells σ' as σ(1 - σ); another recurrent activation takes the scalar loop.</remarks>
+    private static void CellBackwardRow(ReadOnlySpan<T> g, Span<T> dg, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dcNext, int h, Activation sigma)
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated && sigma == Activation.Sigmoid)
         {
             var one = Vector<T>.One;
             for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
@@ -182,10 +198,10 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
             T tc = tanhC[j];
             T dOut = dh[j] * tc;                                       // ∂h/∂o = tanh c
             T dc = dcNext[j] + (dh[j] * og * (T.One - (tc * tc)));     // ∂h/∂c = o (1 - tanh² c)
-            dg[j] = dc * cg * ig * (T.One - ig);                       // i: σ'
-            dg[h + j] = dc * cPrev[j] * fg * (T.One - fg);             // f: σ'
+            dg[j] = dc * cg * Activations.Derivative(sigma, ig);       // i: σ'
+            dg[h + j] = dc * cPrev[j] * Activations.Derivative(sigma, fg); // f: σ'
             dg[(2 * h) + j] = dc * ig * (T.One - (cg * cg));           // g: tanh'
-            dg[(3 * h) + j] = dOut * og * (T.One - og);                // o: σ'
+            dg[(3 * h) + j] = dOut * Activations.Derivative(sigma, og); // o: σ'
             dcNext[j] = dc * fg;                                       // ∂c_t/∂c_(t-1) = f
         }
     }

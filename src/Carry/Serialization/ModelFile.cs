@@ -246,8 +246,8 @@ public static class ModelFile
         }
         try
         {
-            var first = specs.FirstOrDefault(s => s.InputSize > 0) ?? specs[0];
-            model.OutputShape([1, Math.Max(1, first.Kind == LayerKinds.Bidirectional ? first.Inner!.InputSize : first.InputSize)]);
+            var first = specs.FirstOrDefault(s => s.InputFeatures > 0) ?? specs[0];
+            model.OutputShape([1, Math.Max(1, first.InputFeatures)]);
         }
         catch (ArgumentException e)
         {
@@ -294,6 +294,12 @@ public static class ModelFile
             if (spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output activation.");
             Numerics.Activations.Parse(spec.OutputActivation);
         }
+        if (spec.RecurrentActivation is not null)
+        {
+            if (spec.Kind is not (LayerKinds.Lstm or LayerKinds.Gru)) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no recurrent activation.");
+            Numerics.Activations.Parse(spec.RecurrentActivation);
+        }
+        if (!spec.ResetAfter && spec.Kind != LayerKinds.Gru) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no resetAfter.");
         if (spec.OutputSize != 0 && spec.Kind != LayerKinds.Jordan) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no output size.");
         if ((spec.Rate != 0 || spec.Seed != 0) && spec.Kind != LayerKinds.Dropout) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' takes no dropout rate or seed.");
         if (spec.Inner is not null && spec.Kind != LayerKinds.Bidirectional) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' wraps no inner layer.");
@@ -324,11 +330,16 @@ public static class ModelFile
         if (h <= 0) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' has {h} units; it must be positive.");
         long gates = spec.Kind switch
         {
-            LayerKinds.Dense or LayerKinds.Jordan or LayerKinds.Elman => 1,
+            LayerKinds.Dense or LayerKinds.Jordan or LayerKinds.Elman or LayerKinds.Embedding => 1,
             LayerKinds.Gru => 3,
             LayerKinds.Lstm => 4,
             _ => throw new ArgumentException($"Unknown layer kind '{SafeTensors.Clip(spec.Kind)}'."),
         };
+        if (spec.Kind == LayerKinds.Embedding)
+        {
+            list.Add(("weight", [i, h])); // [vocab, dim]
+            return;
+        }
         if (spec.Kind == LayerKinds.Dense)
         {
             list.Add(("weight", [h, i]));
