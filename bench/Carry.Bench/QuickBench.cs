@@ -240,6 +240,14 @@ internal static class QuickBench
         for (int i = 0; i < 5000; i++) model.TrainStep(x, y);
         Median(reps, () => { for (int i = 0; i < 50_000; i++) model.TrainStep(x, y); });
         Report("A: TrainStep", _lastCpu / 50_000 * 1e6, "cpu-us");
+        var fused = new FusedElman<double>(model, 8, 0.1);
+        var output = new double[8];
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) fused.TrainStep(x.Span, y.Span, output); });
+        Report("A: fused TrainStep", _lastCpu / 50_000 * 1e6, "cpu-us");
+        double sink = 0;
+        Median(reps, () => { for (int i = 0; i < 50_000 * 136; i++) sink += Activations.Sigmoid(i * 1e-7); });
+        Report("A: 136 sigmoids", _lastCpu / 50_000 * 1e6, "cpu-us");
+        if (sink < 0) Console.WriteLine(sink);
         Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Forward(x, true); });
         Report("A: rnn forward", _lastCpu / 50_000 * 1e6, "cpu-us");
         Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Backward(dH); });
@@ -263,24 +271,24 @@ internal static class QuickBench
         }
     }
 
+    /// <summary>The iamtrask preset as <c>carry train iamtrask</c> runs it (seed 0, 50,000 iterations), fused and through the layers.</summary>
     private static void ExperimentA(int reps)
     {
-        var (xs, ys) = Workloads.ExperimentAData<double>(1000, 1);
-        var x = new Tensor<double>(1, 8, 2);
-        var y = new Tensor<double>(1, 8, 1);
-        var model = Workloads.ExperimentAModel<double>();
-        Workloads.RunExperimentA(model, xs, ys, 2000, x, y);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Workloads.RunExperimentA(model, xs, ys, 50_000, x, y);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        double t = Median(reps, () => Workloads.RunExperimentA(Workloads.ExperimentAModel<double>(), xs, ys, 50_000, x, y));
-        Report("experiment A 50,000 iterations (double)", t, "s");
-        Report("experiment A allocation per iteration (steady state)", allocated / 50_000.0, "B");
-        var (xsF, ysF) = Workloads.ExperimentAData<float>(1000, 1);
-        var xF = new Tensor<float>(1, 8, 2);
-        var yF = new Tensor<float>(1, 8, 1);
-        Workloads.RunExperimentA(Workloads.ExperimentAModel<float>(), xsF, ysF, 2000, xF, yF);
-        double tf = Median(reps, () => Workloads.RunExperimentA(Workloads.ExperimentAModel<float>(), xsF, ysF, 50_000, xF, yF));
-        Report("experiment A 50,000 iterations (float)", tf, "s");
+        foreach (bool fused in new[] { true, false })
+        {
+            string path = fused ? "fused" : "layers";
+            var options = new IamtraskOptions { Fused = fused };
+            IamtraskPreset.Train<double>(options with { Iterations = 2000 });
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            double t = Median(reps, () => IamtraskPreset.Train<double>(options));
+            long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / reps;
+            Report($"experiment A 50,000 iterations (double, {path})", t, "s");
+            Report($"experiment A 50,000 iterations (double, {path}) CPU time", _lastCpu, "cpu-s");
+            Report($"experiment A allocation per iteration (double, {path}, whole run)", allocated / 50_000.0, "B");
+            IamtraskPreset.Train<float>(options with { Iterations = 2000 });
+            double tf = Median(reps, () => IamtraskPreset.Train<float>(options));
+            Report($"experiment A 50,000 iterations (float, {path})", tf, "s");
+            Report($"experiment A 50,000 iterations (float, {path}) CPU time", _lastCpu, "cpu-s");
+        }
     }
 }
