@@ -41,6 +41,10 @@ echo "PyTorch autograd, $A_TORCH iterations..." >&2
 env -u OPENBLAS_CORETYPE "$PY" bench/peers/iamtrask_torch.py "$A_TORCH" | tee "$OUTDIR/iamtrask_torch.txt" >&2
 echo "PyTorch LSTM(256), $B_BATCHES batches..." >&2
 env -u OPENBLAS_CORETYPE "$PY" bench/peers/keras_lstm_torch.py "$B_BATCHES" "$THREADS" | tee "$OUTDIR/torch_lstm.txt" >&2
+echo "whole processes: ./carry train iamtrask against the numpy script (start-up included)..." >&2
+./carry --version >/dev/null # build and publish the CLI first, outside the timing
+"$PY" bench/peers/whole_process.py "carry train iamtrask" 5 -- ./carry train iamtrask --out "$OUTDIR/elman.carry" | tee "$OUTDIR/whole.txt" >&2
+env -u OPENBLAS_CORETYPE "$PY" bench/peers/whole_process.py "numpy script" 1 -- "$PY" bench/peers/iamtrask_numpy.py 50000 | tee -a "$OUTDIR/whole.txt" >&2
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MODEL=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
@@ -69,10 +73,18 @@ rows = []  # workload, carry, peer name, peer figure, ratio (Carry better when >
 def row(work, cval, cunit, peer, pval, punit, ratio, target):
     rows.append((work, f"{cval:.4g} {cunit}", peer, f"{pval:.4g} {punit}", f"{ratio:.2f}×", target))
 
-ca = carry["experiment A 50,000 iterations (double)"]
+ca = carry["experiment A 50,000 iterations (double, fused)"]
 row("Experiment A, 50,000 iterations (double)", ca, "s", f"article's numpy script ({a_np[2]} it., scaled)" if int(a_np[2]) != 50000 else "article's numpy script", a_np_s, "s", a_np_s / ca, "≤ 0.1 s; ≥ 290× numpy")
 row("Experiment A, 50,000 iterations (double)", ca, "s", f"PyTorch autograd ({a_th[2]} it., scaled)", a_th_s, "s", a_th_s / ca, "")
-cf = carry["experiment A 50,000 iterations (float)"]
+cl = carry.get("experiment A 50,000 iterations (double, layers)")
+if cl:
+    rows.append(("Experiment A, 50,000 iterations (double), through the layers", f"{cl:.4g} s", "", "", "", ""))
+whole = {l[0].removeprefix("whole-process "): (float(l[1]), float(l[2])) for l in lines("whole.txt")}
+if "carry train iamtrask" in whole and "numpy script" in whole:
+    (cw, cc), (nw, nc) = whole["carry train iamtrask"], whole["numpy script"]
+    row("`./carry train iamtrask`, whole process", cw, "s", "`python3 bench/peers/iamtrask_numpy.py 50000`, whole process", nw, "s", nw / cw, "≥ 80× numpy; aim 200×")
+    row("`./carry train iamtrask`, whole process, CPU-seconds", cc, "cpu-s", "numpy script", nc, "cpu-s", nc / cc, "")
+cf = carry["experiment A 50,000 iterations (float, fused)"]
 rows.append(("Experiment A, 50,000 iterations (float)", f"{cf:.4g} s", "", "", "", "≤ 0.05 s"))
 cb = carry["experiment B epoch (65,536 samples)"]
 row("Experiment B, one epoch (LSTM 256, batch 128)", cb, "s", f"PyTorch, {os.environ['THREADS']} threads ({b_th[2]} batches, scaled)", b_th_s, "s", b_th_s / cb, "≤ 20 s; ≥ 4× PyTorch")

@@ -1,6 +1,7 @@
 using Carry.Arithmetic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using Carry.Layers;
 using Carry.Numerics;
 using Carry.Training;
@@ -8,7 +9,7 @@ using Carry.Training;
 namespace Carry.Bench;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Carry.Bench -- quick [--threads N] [--reps R] [--only gemm|lstm|epoch|a|predict]</c>:
+/// <c>dotnet run -c Release --project bench/Carry.Bench -- quick [--threads N] [--reps R] [--only gemm|lstm|epoch|a|predict] [--path portable|avx2|vector512]</c>:
 /// Stopwatch medians of the same workloads as the BenchmarkDotNet classes, printed as
 /// <c>name&lt;TAB&gt;value&lt;TAB&gt;unit</c> lines for bench/compare.sh.
 /// </summary>
@@ -18,6 +19,7 @@ internal static class QuickBench
     {
         int threads = Environment.ProcessorCount, reps = 5;
         string only = "all";
+        var path = GemmKernel.Automatic;
         for (int i = 0; i < args.Length - 1; i += 2)
         {
             switch (args[i])
@@ -25,11 +27,12 @@ internal static class QuickBench
                 case "--threads": threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--reps": reps = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--only": only = args[i + 1]; break;
+                case "--path": path = Enum.Parse<GemmPath>(args[i + 1], ignoreCase: true); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
-        using var context = new ComputeContext(threads);
-        Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, AVX2+FMA kernel: {GemmKernel.IsSupported}");
+        using var context = new ComputeContext(threads) { GemmPath = path };
+        Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, GEMM path: {context.GemmPath}");
         if (only == "probe") Probe(context);
         if (only == "aprof") ProfileA(reps);
         bool Wants(string part) => only == "all" || only.Split(',').Contains(part);
@@ -97,6 +100,8 @@ internal static class QuickBench
 
     private static void Gemm(ComputeContext context, int reps)
     {
+        _ = Median(reps, () => FmaLoop(context.GemmPath));
+        Report($"fma-only loop, one thread ({context.GemmPath})", FmaLoopFlop(context.GemmPath) / _lastCpu / 1e9, "GFLOP/cpu-s");
         foreach (var s in Workloads.GemmShapes)
         {
             var random = new RandomGenerator(1);
@@ -117,6 +122,56 @@ internal static class QuickBench
             Report($"gemm {s.Name} allocation", allocated, "B/call");
             Report($"gemm {s.Name} per CPU-second", flop / (_lastCpu / inner) / 1e9, "GFLOP/cpu-s");
         }
+    }
+
+    private const int FmaIterations = 20_000_000;
+
+    private static double FmaLoopFlop(GemmPath path) =>
+        2.0 * 12 * FmaIterations * (path == GemmPath.Vector512 ? Vector512<float>.Count : Vector256<float>.Count);
+
+    /// <summary>
+    /// The machine's own FMA ceiling: twelve independent chains of fused multiply-adds on registers
+    /// only (no memory), so the rate per CPU-second is FMA units × lanes × 2 × the clock actually run.
+    /// </summary>
+    private static void FmaLoop(GemmPath path)
+    {
+        if (path == GemmPath.Vector512) FmaLoop512(); else FmaLoop256();
+    }
+
+    private static void FmaLoop512()
+    {
+        var x = Vector512.Create(0.999999f);
+        var y = Vector512.Create(1e-7f);
+        Vector512<float> a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y;
+        for (int i = 0; i < FmaIterations; i++)
+        {
+            a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y);
+            a2 = Vector512.FusedMultiplyAdd(a2, x, y); a3 = Vector512.FusedMultiplyAdd(a3, x, y);
+            a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
+            a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y);
+            a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
+            a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
+        }
+        float sum = Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        if (sum < 0) Console.WriteLine(sum);
+    }
+
+    private static void FmaLoop256()
+    {
+        var x = Vector256.Create(0.999999f);
+        var y = Vector256.Create(1e-7f);
+        Vector256<float> a0 = y, a1 = y, a2 = y, a3 = y, a4 = y, a5 = y, a6 = y, a7 = y, a8 = y, a9 = y, a10 = y, a11 = y;
+        for (int i = 0; i < FmaIterations; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, x, y); a1 = Vector256.FusedMultiplyAdd(a1, x, y);
+            a2 = Vector256.FusedMultiplyAdd(a2, x, y); a3 = Vector256.FusedMultiplyAdd(a3, x, y);
+            a4 = Vector256.FusedMultiplyAdd(a4, x, y); a5 = Vector256.FusedMultiplyAdd(a5, x, y);
+            a6 = Vector256.FusedMultiplyAdd(a6, x, y); a7 = Vector256.FusedMultiplyAdd(a7, x, y);
+            a8 = Vector256.FusedMultiplyAdd(a8, x, y); a9 = Vector256.FusedMultiplyAdd(a9, x, y);
+            a10 = Vector256.FusedMultiplyAdd(a10, x, y); a11 = Vector256.FusedMultiplyAdd(a11, x, y);
+        }
+        float sum = Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        if (sum < 0) Console.WriteLine(sum);
     }
 
     private static void LstmStep(ComputeContext context, int reps)
@@ -185,6 +240,14 @@ internal static class QuickBench
         for (int i = 0; i < 5000; i++) model.TrainStep(x, y);
         Median(reps, () => { for (int i = 0; i < 50_000; i++) model.TrainStep(x, y); });
         Report("A: TrainStep", _lastCpu / 50_000 * 1e6, "cpu-us");
+        var fused = new FusedElman<double>(model, 8, 0.1);
+        var output = new double[8];
+        Median(reps, () => { for (int i = 0; i < 50_000; i++) fused.TrainStep(x.Span, y.Span, output); });
+        Report("A: fused TrainStep", _lastCpu / 50_000 * 1e6, "cpu-us");
+        double sink = 0;
+        Median(reps, () => { for (int i = 0; i < 50_000 * 136; i++) sink += Activations.Sigmoid(i * 1e-7); });
+        Report("A: 136 sigmoids", _lastCpu / 50_000 * 1e6, "cpu-us");
+        if (sink < 0) Console.WriteLine(sink);
         Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Forward(x, true); });
         Report("A: rnn forward", _lastCpu / 50_000 * 1e6, "cpu-us");
         Median(reps, () => { for (int i = 0; i < 50_000; i++) rnn.Backward(dH); });
@@ -208,24 +271,24 @@ internal static class QuickBench
         }
     }
 
+    /// <summary>The iamtrask preset as <c>carry train iamtrask</c> runs it (seed 0, 50,000 iterations), fused and through the layers.</summary>
     private static void ExperimentA(int reps)
     {
-        var (xs, ys) = Workloads.ExperimentAData<double>(1000, 1);
-        var x = new Tensor<double>(1, 8, 2);
-        var y = new Tensor<double>(1, 8, 1);
-        var model = Workloads.ExperimentAModel<double>();
-        Workloads.RunExperimentA(model, xs, ys, 2000, x, y);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Workloads.RunExperimentA(model, xs, ys, 50_000, x, y);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        double t = Median(reps, () => Workloads.RunExperimentA(Workloads.ExperimentAModel<double>(), xs, ys, 50_000, x, y));
-        Report("experiment A 50,000 iterations (double)", t, "s");
-        Report("experiment A allocation per iteration (steady state)", allocated / 50_000.0, "B");
-        var (xsF, ysF) = Workloads.ExperimentAData<float>(1000, 1);
-        var xF = new Tensor<float>(1, 8, 2);
-        var yF = new Tensor<float>(1, 8, 1);
-        Workloads.RunExperimentA(Workloads.ExperimentAModel<float>(), xsF, ysF, 2000, xF, yF);
-        double tf = Median(reps, () => Workloads.RunExperimentA(Workloads.ExperimentAModel<float>(), xsF, ysF, 50_000, xF, yF));
-        Report("experiment A 50,000 iterations (float)", tf, "s");
+        foreach (bool fused in new[] { true, false })
+        {
+            string path = fused ? "fused" : "layers";
+            var options = new IamtraskOptions { Fused = fused };
+            IamtraskPreset.Train<double>(options with { Iterations = 2000 });
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            double t = Median(reps, () => IamtraskPreset.Train<double>(options));
+            long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / reps;
+            Report($"experiment A 50,000 iterations (double, {path})", t, "s");
+            Report($"experiment A 50,000 iterations (double, {path}) CPU time", _lastCpu, "cpu-s");
+            Report($"experiment A allocation per iteration (double, {path}, whole run)", allocated / 50_000.0, "B");
+            IamtraskPreset.Train<float>(options with { Iterations = 2000 });
+            double tf = Median(reps, () => IamtraskPreset.Train<float>(options));
+            Report($"experiment A 50,000 iterations (float, {path})", tf, "s");
+            Report($"experiment A 50,000 iterations (float, {path}) CPU time", _lastCpu, "cpu-s");
+        }
     }
 }

@@ -68,6 +68,14 @@ public sealed class AllPairsInferenceTests
     }
 
     [Fact]
+    public void GivenAnLstmWithKerasHardSigmoidGates_WhenEveryPairIsPredictedOverTheTrie_ThenItMatchesThePredictPath()
+    {
+        // The walk runs the layer's own cell, so the gates' activation is the layer's, not the logistic σ.
+        var model = Model<double>(4, new Lstm<double>(1, 6, recurrentActivation: Activation.HardSigmoid), new Dense<double>(6, 4, Activation.Sigmoid));
+        Assert.InRange(MaxDifference(model, 3, chunkRows: 8), 0, 1e-12);
+    }
+
+    [Fact]
     public void GivenAnElmanAdder_WhenEveryPairIsPredictedOverTheTrie_ThenItMatchesThePredictPath()
     {
         var model = Model<double>(7, new SimpleRnn<double>(1, 6), new Dropout<double>(0.5), new Dense<double>(6, 5, Activation.Sigmoid));

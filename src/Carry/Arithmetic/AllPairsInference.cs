@@ -158,10 +158,10 @@ public static class AllPairsInference
             _packedWeightHhT = new PackedMatrix<T>?[_recurrent.Length];
             for (int k = 0; k < _recurrent.Length; k++)
             {
-                if (_recurrent[k] is Lstm<T> lstm && PackedMatrix<T>.IsUseful)
+                if (_recurrent[k] is Lstm<T> lstm && PackedMatrix<T>.IsUseful(lstm.Compute.GemmPath))
                 {
                     _packedWeightHhT[k] = new PackedMatrix<T>();
-                    _packedWeightHhT[k]!.Pack(true, lstm.HiddenSize, 4 * lstm.HiddenSize, lstm.WeightHh.Value.Span, lstm.HiddenSize);
+                    _packedWeightHhT[k]!.Pack(lstm.Compute.GemmPath, true, lstm.HiddenSize, 4 * lstm.HiddenSize, lstm.WeightHh.Value.Span, lstm.HiddenSize);
                 }
             }
         }
@@ -234,9 +234,9 @@ public static class AllPairsInference
         /// <summary>
         /// One LSTM step for the children of <paramref name="parents"/> parents, with the recurrent
         /// product <c>W_hh·h</c> computed once per parent (both children share it; only the input
-        /// term differs), which halves the step's matrix work. The cell is the one of
-        /// <see cref="Lstm{T}"/> (PyTorch's gate order i, f, g, o):
-        /// <c>c = σ(f) ⊙ c_prev + σ(i) ⊙ tanh(g)</c>, <c>h = σ(o) ⊙ tanh(c)</c>. Writes the children's
+        /// term differs), which halves the step's matrix work. The cell is <see cref="Lstm{T}"/>'s own
+        /// (<c>CellForwardRow</c>: <c>c = σ(f) ⊙ c_prev + σ(i) ⊙ tanh(g)</c>, <c>h = σ(o) ⊙ tanh(c)</c>,
+        /// σ the layer's recurrent activation). Writes the children's
         /// states into <paramref name="children"/> and returns their outputs
         /// <c>[rows, 1, H]</c> (<c>[rows, H]</c> for the <paramref name="last"/> recurrent layer).
         /// </summary>
@@ -259,18 +259,9 @@ public static class AllPairsInference
                     System.Numerics.Tensors.TensorPrimitives.Add(g, lstm.BiasHh!.Value.Span, g);
                 }
                 System.Numerics.Tensors.TensorPrimitives.Add(g, shared.Span.Slice((r / 2) * gh, gh), g);
-                var ifGates = g[..(2 * h)];
-                var cellGate = g.Slice(2 * h, h);
-                var outGate = g.Slice(3 * h, h);
-                System.Numerics.Tensors.TensorPrimitives.Sigmoid(ifGates, ifGates);  // i, f = σ
-                System.Numerics.Tensors.TensorPrimitives.Tanh(cellGate, cellGate);   // g = tanh
-                System.Numerics.Tensors.TensorPrimitives.Sigmoid(outGate, outGate);  // o = σ
                 var cellPrev = parentStates.Cell!.Span.Slice((p0 + (r / 2)) * h, h);
-                var cell = children.Cell!.Span.Slice(r * h, h);
-                for (int j = 0; j < h; j++) cell[j] = (g[h + j] * cellPrev[j]) + (g[j] * cellGate[j]); // c = f ⊙ c_prev + i ⊙ g
                 var hidden = children.Hidden.Span.Slice(r * h, h);
-                System.Numerics.Tensors.TensorPrimitives.Tanh(cell, hidden);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(outGate, hidden, hidden); // h = o ⊙ tanh c
+                lstm.CellForwardRow(g, cellPrev, children.Cell!.Span.Slice(r * h, h), hidden, hidden);
                 hidden.CopyTo(output.Span.Slice(r * h, h));
             }
             return output;

@@ -32,6 +32,13 @@ public sealed record IamtraskOptions
     /// <summary>Report every this many iterations, <c>j % k == 0</c> (default 1,000).</summary>
     public int PrintEvery { get; init; } = 1_000;
 
+    /// <summary>
+    /// Train through <see cref="FusedElman{T}"/> where it applies (default true): the same
+    /// numbers, bit for bit, as the layers compute, without their per-step machinery. False runs
+    /// the ordinary layers (tests hold the two to each other).
+    /// </summary>
+    public bool Fused { get; init; } = true;
+
     /// <summary>Largest bit width accepted (operands are drawn with <c>randint</c> below 2^31).</summary>
     public const int MaxBits = 32;
 
@@ -155,6 +162,8 @@ public static class IamtraskPreset
         var input = new Tensor<T>(1, steps, 2);   // [1, T, 2] bits of a and b, least significant first
         var target = new Tensor<T>(1, steps, 1);  // [1, T, 1] bits of a + b
         var dLoss = new Tensor<T>(1, steps, 1);   // [1, T, 1] y - t
+        var fusedOutput = new Tensor<T>(1, steps, 1); // [1, T, 1] y, from the fused step
+        var fused = options.Fused && FusedElman<T>.Supports(model, steps) ? new FusedElman<T>(model, steps, options.LearningRate) : null;
         var reports = new List<IamtraskReport>();
         var tally = new IamtraskTally();
         double error = 0;
@@ -165,16 +174,30 @@ public static class IamtraskPreset
             long b = random.RandInt(half);
             EncodeLsbFirst(a, b, input.Span, target.Span);
 
-            model.ZeroGradients();
-            var output = model.Forward(input, training: true); // [1, T, 1]
-            T sampleLoss = loss.Compute(output.Span, target.Span, dLoss.Span);
+            Tensor<T> output; // [1, T, 1] the outputs before this sample's update
+            T sampleLoss;     // the sample's loss, for the history hook
+            if (fused is not null)
+            {
+                fused.TrainStep(input.Span, target.Span, fusedOutput.Span);
+                output = fusedOutput;
+                sampleLoss = onInterval is null ? T.Zero : loss.Compute(output.Span, target.Span, dLoss.Span);
+            }
+            else
+            {
+                model.ZeroGradients();
+                output = model.Forward(input, training: true);
+                sampleLoss = loss.Compute(output.Span, target.Span, dLoss.Span);
+            }
             error = 0;
             for (int t = 0; t < steps; t++) error += double.CreateChecked(T.Abs(target.Span[t] - output.Span[t]));
             bool print = j % options.PrintEvery == 0;
             IamtraskReport? report = print ? Report(j, error, output.Span, target.Span, a, b) : null;
             if (onInterval is not null) Observe(tally, j, options, double.CreateChecked(sampleLoss), output.Span, target.Span, onInterval);
-            model.Backward(dLoss);
-            optimizer.Step(model.ParameterList);
+            if (fused is null)
+            {
+                model.Backward(dLoss);
+                optimizer.Step(model.ParameterList);
+            }
 
             if (report is not null)
             {

@@ -15,6 +15,9 @@ public sealed class Bidirectional<T> : RecurrentLayer<T> where T : unmanaged, IF
     private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _output, _finalHidden, _finalCell, _dInput;
     private Tensor<T>? _dOutForward, _dOutBackward, _splitH0, _splitH1, _splitC0, _splitC1;
+    private Tensor<T>? _dInitHidden, _dInitCell;          // [B, 2S] gradient of the initial state
+    private RecurrentState<T>? _state0, _state1;           // the halves handed to the inner layers (reused records)
+    private RecurrentState<T>? _finalState, _dInitialState; // the records returned (reused)
 
     /// <param name="forward">The forward layer (not reversed); its twin is built from its <see cref="Layer{T}.Spec"/>.</param>
     public Bidirectional(RecurrentLayer<T> forward)
@@ -68,11 +71,7 @@ public sealed class Bidirectional<T> : RecurrentLayer<T> where T : unmanaged, IF
         CheckState(initialState?.Hidden, batch, 2 * s, "initialState.Hidden");
         CheckState(initialState?.Cell, batch, 2 * s, "initialState.Cell");
         RecurrentState<T>? init0 = null, init1 = null;
-        if (initialState is not null)
-        {
-            init0 = new RecurrentState<T>(SplitHalf(initialState.Hidden, 0, ref _splitH0), initialState.Cell is null ? null : SplitHalf(initialState.Cell, 0, ref _splitC0));
-            init1 = new RecurrentState<T>(SplitHalf(initialState.Hidden, 1, ref _splitH1), initialState.Cell is null ? null : SplitHalf(initialState.Cell, 1, ref _splitC1));
-        }
+        if (initialState is not null) (init0, init1) = SplitState(initialState);
         var f = Forwards.Forward(input, init0, training);
         var b = Backwards.Forward(input, init1, training);
         var output = ReturnSequences ? Reuse(ref _output, batch, time, OutputSize) : Reuse(ref _output, batch, OutputSize);
@@ -85,7 +84,7 @@ public sealed class Bidirectional<T> : RecurrentLayer<T> where T : unmanaged, IF
             finalCell = Reuse(ref _finalCell, batch, 2 * s);
             Concat(f.FinalState.Cell!.Span, b.FinalState.Cell!.Span, finalCell.Span, s);
         }
-        return new RecurrentOutput<T>(output, new RecurrentState<T>(finalHidden, finalCell));
+        return new RecurrentOutput<T>(output, ReuseState(ref _finalState, finalHidden, finalCell));
     }
 
     /// <inheritdoc />
@@ -96,32 +95,24 @@ public sealed class Bidirectional<T> : RecurrentLayer<T> where T : unmanaged, IF
         int batch = _output.Dim(0), o = Forwards.OutputSize, s = Forwards.StateSize;
         CheckState(dFinalState?.Hidden, batch, 2 * s, "dFinalState.Hidden");
         CheckState(dFinalState?.Cell, batch, 2 * s, "dFinalState.Cell");
-        int[] half = ReturnSequences ? [batch, _output.Dim(1), o] : [batch, o];
-        var d0 = Reuse(ref _dOutForward, half);
-        var d1 = Reuse(ref _dOutBackward, half);
+        var d0 = ReturnSequences ? Reuse(ref _dOutForward, batch, _output.Dim(1), o) : Reuse(ref _dOutForward, batch, o);
+        var d1 = ReturnSequences ? Reuse(ref _dOutBackward, batch, _output.Dim(1), o) : Reuse(ref _dOutBackward, batch, o);
         Split(dOutput.Span, d0.Span, d1.Span, o);
         RecurrentState<T>? dState0 = null, dState1 = null;
-        if (dFinalState is not null)
-        {
-            dState0 = new RecurrentState<T>(SplitHalf(dFinalState.Hidden, 0, ref _splitH0), dFinalState.Cell is null ? null : SplitHalf(dFinalState.Cell, 0, ref _splitC0));
-            dState1 = new RecurrentState<T>(SplitHalf(dFinalState.Hidden, 1, ref _splitH1), dFinalState.Cell is null ? null : SplitHalf(dFinalState.Cell, 1, ref _splitC1));
-        }
+        if (dFinalState is not null) (dState0, dState1) = SplitState(dFinalState);
         var g0 = Forwards.Backward(d0, dState0);
-        var dInput = Reuse(ref _dInput, g0.DInput.Shape.ToArray());
+        var dInput = Reuse(ref _dInput, g0.DInput.Shape);
         g0.DInput.Span.CopyTo(dInput.Span);
-        var dInit = new Tensor<T>(batch, 2 * s);
-        Tensor<T>? dInitCell = HasCell ? new Tensor<T>(batch, 2 * s) : null;
+        var dInit = Reuse(ref _dInitHidden, batch, 2 * s);
+        Tensor<T>? dInitCell = HasCell ? Reuse(ref _dInitCell, batch, 2 * s) : null;
         // Copy the forward half before the backward pass reuses shared split buffers.
-        Concat(g0.DInitialState.Hidden.Span, new T[batch * s], dInit.Span, s);
-        if (dInitCell is not null) Concat(g0.DInitialState.Cell!.Span, new T[batch * s], dInitCell.Span, s);
+        CopyHalf(g0.DInitialState.Hidden.Span, dInit.Span, s, 0);
+        if (dInitCell is not null) CopyHalf(g0.DInitialState.Cell!.Span, dInitCell.Span, s, 0);
         var g1 = Backwards.Backward(d1, dState1);
         System.Numerics.Tensors.TensorPrimitives.Add(dInput.Span, g1.DInput.Span, dInput.Span);
-        for (int r = 0; r < batch; r++)
-        {
-            g1.DInitialState.Hidden.Span.Slice(r * s, s).CopyTo(dInit.Span.Slice((r * 2 * s) + s, s));
-            if (dInitCell is not null) g1.DInitialState.Cell!.Span.Slice(r * s, s).CopyTo(dInitCell.Span.Slice((r * 2 * s) + s, s));
-        }
-        return new RecurrentGradient<T>(dInput, new RecurrentState<T>(dInit, dInitCell));
+        CopyHalf(g1.DInitialState.Hidden.Span, dInit.Span, s, 1);
+        if (dInitCell is not null) CopyHalf(g1.DInitialState.Cell!.Span, dInitCell.Span, s, 1);
+        return new RecurrentGradient<T>(dInput, ReuseState(ref _dInitialState, dInit, dInitCell));
     }
 
     /// <inheritdoc />
@@ -140,6 +131,21 @@ public sealed class Bidirectional<T> : RecurrentLayer<T> where T : unmanaged, IF
             a.Slice(r * width, width).CopyTo(dst.Slice(r * 2 * width, width));
             b.Slice(r * width, width).CopyTo(dst.Slice((r * 2 * width) + width, width));
         }
+    }
+
+    // dst[:, half·w .. (half+1)·w] ← src   ([rows, 2w] ← [rows, w])
+    private static void CopyHalf(ReadOnlySpan<T> src, Span<T> dst, int width, int half)
+    {
+        int rows = src.Length / width;
+        for (int r = 0; r < rows; r++) src.Slice(r * width, width).CopyTo(dst.Slice((r * 2 * width) + (half * width), width));
+    }
+
+    /// <summary>A <c>[B, 2S]</c> state (or its gradient) as the inner layers' two <c>[B, S]</c> halves, in reused buffers and records.</summary>
+    private (RecurrentState<T> Forwards, RecurrentState<T> Backwards) SplitState(RecurrentState<T> state)
+    {
+        var forwards = ReuseState(ref _state0, SplitHalf(state.Hidden, 0, ref _splitH0), state.Cell is null ? null : SplitHalf(state.Cell, 0, ref _splitC0));
+        var backwards = ReuseState(ref _state1, SplitHalf(state.Hidden, 1, ref _splitH1), state.Cell is null ? null : SplitHalf(state.Cell, 1, ref _splitC1));
+        return (forwards, backwards);
     }
 
     // [rows, w], [rows, w] ← [rows, 2w]

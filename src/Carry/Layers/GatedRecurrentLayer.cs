@@ -131,104 +131,127 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     public override RecurrentOutput<T> Forward(Tensor<T> input, RecurrentState<T>? initialState, bool training)
     {
         var (batch, time) = CheckInput(input);
-        int h = HiddenSize, gh = GateCount * h, inSize = InputSize;
+        int h = HiddenSize;
         CheckState(initialState?.Hidden, batch, h, "initialState.Hidden");
         CheckState(initialState?.Cell, batch, h, "initialState.Cell");
         _input = input;
-        var gates = Reuse(ref _gates, batch, time, gh);
-        var hidden = Reuse(ref _hidden, batch, time, h);
-        var hiddenPrev = Reuse(ref _hiddenPrev, batch, time, h);
+        AllocateForward(batch, time);
+        bool stepwiseInput = ProjectInput(input, batch, time);
+        // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
+        if ((long)batch * GateCount * h * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, GateCount * h, WeightHh.Value.Span, h);
+        else _packedWeightHhT.Invalidate();
         var zero = Reuse(ref _zeroState, batch, h);
         zero.Fill(T.Zero);
-        Tensor<T>? hiddenProj = SeparateHiddenProjection ? Reuse(ref _hiddenProj, batch, time, gh) : null;
-        Tensor<T>? cell = null, cellPrev = null;
-        if (HasCell)
-        {
-            cell = Reuse(ref _cell, batch, time, h);
-            cellPrev = Reuse(ref _cellPrev, batch, time, h);
-        }
-
-        // Input projection gates = X·W_ih^T + b_ih (+ b_hh)   [B*T, GH]: for a few input features,
-        // step by step just before the step's product, while the rows are in cache; otherwise
-        // for every step at once.
-        bool stepwiseInput = inSize <= StepwiseInputLimit;
-        if (stepwiseInput)
-        {
-            var weightIhT = Reuse(ref _weightIhT, inSize, gh);
-            ReadOnlySpan<T> w = WeightIh.Value.Span;
-            for (int j = 0; j < gh; j++)
-            {
-                for (int i = 0; i < inSize; i++) weightIhT.Span[(i * gh) + j] = w[(j * inSize) + i];
-            }
-        }
-        else
-        {
-            Gemm.Multiply(Compute, false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates.Span, gh, accumulate: false);
-            if (HasBias)
-            {
-                AddBiasRows(gates.Span, BiasIh!.Value.Span, batch * time);
-                if (!SeparateHiddenProjection) AddBiasRows(gates.Span, BiasHh!.Value.Span, batch * time);
-            }
-        }
-
-        // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
-        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(true, h, gh, WeightHh.Value.Span, h);
-        else _packedWeightHhT.Invalidate();
-
         ReadOnlySpan<T> h0 = (initialState?.Hidden ?? zero).Span;
         ReadOnlySpan<T> c0 = (initialState?.Cell ?? zero).Span;
         int tPrev = -1;
         for (int s = 0; s < time; s++)
         {
             int t = Reverse ? time - 1 - s : s;
-            // hiddenPrev[:, t] = h_(t-1) in processing order (h0 at the first step).
-            for (int b = 0; b < batch; b++)
-            {
-                var dst = hiddenPrev.Span.Slice(((b * time) + t) * h, h);
-                (tPrev < 0 ? h0.Slice(b * h, h) : hidden.Span.Slice(((b * time) + tPrev) * h, h)).CopyTo(dst);
-                if (cellPrev is not null)
-                {
-                    (tPrev < 0 ? c0.Slice(b * h, h) : cell!.Span.Slice(((b * time) + tPrev) * h, h)).CopyTo(cellPrev.Span.Slice(((b * time) + t) * h, h));
-                }
-            }
-            if (stepwiseInput) ProjectInputStep(input.Span, gates.Span, batch, time, t);
-            // Recurrent product for this step: [B, H] · [H, GH], rows strided by T.
-            var hPrevStep = hiddenPrev.Span.Slice(t * h);
-            if (hiddenProj is not null)
-            {
-                var proj = hiddenProj.Span.Slice(t * gh);
-                Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
-                if (HasBias)
-                {
-                    for (int b = 0; b < batch; b++)
-                    {
-                        var row = proj.Slice(b * time * gh, gh);
-                        System.Numerics.Tensors.TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
-                    }
-                }
-            }
-            else
-            {
-                Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, gates.Span.Slice(t * gh), time * gh, accumulate: true, _packedWeightHhT);
-            }
+            CopyPreviousState(batch, time, t, tPrev, h0, c0);
+            if (stepwiseInput) ProjectInputStep(input.Span, _gates!.Span, batch, time, t);
+            RecurrentProduct(batch, time, t);
             CellForward(batch, time, t);
             tPrev = t;
         }
+        return ForwardResult(batch, time, tPrev);
+    }
 
+    /// <summary>The forward buffers for this shape (reused while it stays the same).</summary>
+    private void AllocateForward(int batch, int time)
+    {
+        int h = HiddenSize, gh = GateCount * h;
+        Reuse(ref _gates, batch, time, gh);
+        Reuse(ref _hidden, batch, time, h);
+        Reuse(ref _hiddenPrev, batch, time, h);
+        if (SeparateHiddenProjection) Reuse(ref _hiddenProj, batch, time, gh);
+        if (HasCell)
+        {
+            Reuse(ref _cell, batch, time, h);
+            Reuse(ref _cellPrev, batch, time, h);
+        }
+    }
+
+    /// <summary>
+    /// Input projection <c>gates = X·W_ihᵀ + b_ih (+ b_hh)   [B*T, GH]</c>: for a few input features
+    /// only W_ihᵀ is prepared here and each step projects its own rows just before its product,
+    /// while they are in cache (returns true); otherwise every step at once.
+    /// </summary>
+    private bool ProjectInput(Tensor<T> input, int batch, int time)
+    {
+        int gh = GateCount * HiddenSize, inSize = InputSize;
+        var gates = _gates!.Span;
+        if (inSize <= StepwiseInputLimit)
+        {
+            var weightIhT = Reuse(ref _weightIhT, inSize, gh).Span; // [I, GH]
+            ReadOnlySpan<T> w = WeightIh.Value.Span;               // [GH, I]
+            for (int j = 0; j < gh; j++)
+            {
+                for (int i = 0; i < inSize; i++) weightIhT[(i * gh) + j] = w[(j * inSize) + i];
+            }
+            return true;
+        }
+        Gemm.Multiply(Compute, false, true, batch * time, gh, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, gates, gh, accumulate: false);
+        if (HasBias)
+        {
+            AddBiasRows(gates, BiasIh!.Value.Span, batch * time);
+            if (!SeparateHiddenProjection) AddBiasRows(gates, BiasHh!.Value.Span, batch * time);
+        }
+        return false;
+    }
+
+    /// <summary><c>hiddenPrev[:, t] = h_(t-1)</c> (and <c>cellPrev</c>) in processing order: the initial state at the first step.</summary>
+    private void CopyPreviousState(int batch, int time, int t, int tPrev, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0)
+    {
+        int h = HiddenSize;
+        for (int b = 0; b < batch; b++)
+        {
+            var dst = HiddenPrev.Slice(At(b, t, time, h), h);
+            (tPrev < 0 ? h0.Slice(b * h, h) : Hidden.Slice(At(b, tPrev, time, h), h)).CopyTo(dst);
+            if (HasCell)
+            {
+                (tPrev < 0 ? c0.Slice(b * h, h) : Cell.Slice(At(b, tPrev, time, h), h)).CopyTo(CellPrev.Slice(At(b, t, time, h), h));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The step's recurrent product <c>[B, H] · [H, GH]</c>, rows strided by T: added into the
+    /// gates, or kept apart with <c>b_hh</c> (<c>HiddenProj</c>) when the cell needs it so.
+    /// </summary>
+    private void RecurrentProduct(int batch, int time, int t)
+    {
+        int h = HiddenSize, gh = GateCount * h;
+        var hPrevStep = HiddenPrev[(t * h)..];
+        if (!SeparateHiddenProjection)
+        {
+            Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, Gates[(t * gh)..], time * gh, accumulate: true, _packedWeightHhT);
+            return;
+        }
+        var proj = HiddenProj[(t * gh)..];
+        Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
+        if (!HasBias) return;
+        for (int b = 0; b < batch; b++)
+        {
+            var row = proj.Slice(b * time * gh, gh);
+            TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
+        }
+    }
+
+    /// <summary>The output (every step's hidden state, or the last one) and the final state, from the last processed step <paramref name="tLast"/>.</summary>
+    private RecurrentOutput<T> ForwardResult(int batch, int time, int tLast)
+    {
+        int h = HiddenSize;
         var finalHidden = Reuse(ref _finalHidden, batch, h);
-        for (int b = 0; b < batch; b++) hidden.Span.Slice(((b * time) + tPrev) * h, h).CopyTo(finalHidden.Span.Slice(b * h, h));
+        for (int b = 0; b < batch; b++) Hidden.Slice(At(b, tLast, time, h), h).CopyTo(finalHidden.Span.Slice(b * h, h));
         Tensor<T>? finalCell = null;
         if (HasCell)
         {
             finalCell = Reuse(ref _finalCell, batch, h);
-            for (int b = 0; b < batch; b++) cell!.Span.Slice(((b * time) + tPrev) * h, h).CopyTo(finalCell.Span.Slice(b * h, h));
+            for (int b = 0; b < batch; b++) Cell.Slice(At(b, tLast, time, h), h).CopyTo(finalCell.Span.Slice(b * h, h));
         }
-        Tensor<T> output;
-        if (ReturnSequences)
-        {
-            output = hidden;
-        }
-        else
+        Tensor<T> output = _hidden!;
+        if (!ReturnSequences)
         {
             output = Reuse(ref _last, batch, h);
             finalHidden.Span.CopyTo(output.Span);
@@ -283,7 +306,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             System.Numerics.Tensors.TensorPrimitives.Add(dHiddenNext.Span, dOutput.Span, dHiddenNext.Span);
         }
 
-        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(false, gh, h, WeightHh.Value.Span, h);
+        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, gh, h, WeightHh.Value.Span, h);
         else _packedWeightHh.Invalidate();
 
         for (int s = time - 1; s >= 0; s--)

@@ -106,20 +106,32 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
         Span<T> gates = Gates, cellPrev = CellPrev, cell = Cell, hidden = Hidden, tanhCell = _tanhCell!.Span;
         for (int b = b0; b < b1; b++)
         {
-            var g = gates.Slice(At(b, t, time, gh), gh);   // [4H] pre-activations → activated i, f, g, o
             int o = At(b, t, time, h);
-            var ifGates = g[..(2 * h)];
-            var cellGate = g.Slice(2 * h, h);
-            var outGate = g.Slice(3 * h, h);
-            GateActivation(ifGates);                                     // i, f = σ
-            TensorPrimitives.Tanh(cellGate, cellGate);                  // g = tanh
-            GateActivation(outGate);                                     // o = σ
-            var c = cell.Slice(o, h);
-            UpdateCell(g[..h], g.Slice(h, h), cellGate, cellPrev.Slice(o, h), c); // c_t = f ⊙ c_(t-1) + i ⊙ g
-            var tc = tanhCell.Slice(o, h);
-            TensorPrimitives.Tanh(c, tc);                              // tanh c_t, kept for backward
-            TensorPrimitives.Multiply(outGate, tc, hidden.Slice(o, h)); // h_t = o ⊙ tanh c_t
+            CellForwardRow(gates.Slice(At(b, t, time, gh), gh), cellPrev.Slice(o, h), cell.Slice(o, h), tanhCell.Slice(o, h), hidden.Slice(o, h));
         }
+    }
+
+    /// <summary>
+    /// The cell for one row, the one place it is written (the layer and the all-pairs walk of
+    /// <see cref="Arithmetic.AllPairsInference"/> both call it).
+    /// </summary>
+    /// <param name="g"><c>[4H]</c> pre-activations in, activated gates i, f, g, o out.</param>
+    /// <param name="cellPrev"><c>[H]</c> c_(t-1).</param>
+    /// <param name="cell"><c>[H]</c> receives c_t.</param>
+    /// <param name="tanhCell"><c>[H]</c> receives tanh c_t (may be <paramref name="hidden"/> when backward will not need it).</param>
+    /// <param name="hidden"><c>[H]</c> receives h_t.</param>
+    internal void CellForwardRow(Span<T> g, ReadOnlySpan<T> cellPrev, Span<T> cell, Span<T> tanhCell, Span<T> hidden)
+    {
+        int h = HiddenSize;
+        var ifGates = g[..(2 * h)];
+        var cellGate = g.Slice(2 * h, h);
+        var outGate = g.Slice(3 * h, h);
+        GateActivation(ifGates);                                     // i, f = σ
+        TensorPrimitives.Tanh(cellGate, cellGate);                  // g = tanh
+        GateActivation(outGate);                                     // o = σ
+        UpdateCell(g[..h], g.Slice(h, h), cellGate, cellPrev, cell); // c_t = f ⊙ c_(t-1) + i ⊙ g
+        TensorPrimitives.Tanh(cell, tanhCell);                      // tanh c_t, kept for backward
+        TensorPrimitives.Multiply(outGate, tanhCell, hidden);       // h_t = o ⊙ tanh c_t
     }
 
     /// <summary>σ in place: the logistic sigmoid, or the recurrent activation chosen instead.</summary>

@@ -55,6 +55,12 @@ public sealed class ComputeContext : IDisposable
     /// <summary>The most threads one product may use, counting the caller.</summary>
     public int MaxDegreeOfParallelism { get; }
 
+    /// <summary>
+    /// The matrix-product code this context runs: <see cref="GemmKernel.Automatic"/> (the widest
+    /// this machine accelerates) unless set, e.g. by a test that runs every path on every machine.
+    /// </summary>
+    internal GemmPath GemmPath { get; init; } = GemmKernel.Automatic;
+
     /// <summary>A slot where a kernel keeps a reusable job object between calls (taken with <see cref="Interlocked.Exchange{T}(ref T, T)"/>).</summary>
     internal ref object? JobSlot(int index) => ref _jobCache[index];
 

@@ -18,7 +18,22 @@ namespace Carry.Numerics;
 /// </remarks>
 public static class Gemm
 {
-    /// <summary>The kernel layers call, on <see cref="ComputeContext.Default"/>. Dispatches to the fastest path available for <typeparamref name="T"/>.</summary>
+    /// <summary>
+    /// <c>C = op(A) · op(B) (+ C)</c> on <see cref="ComputeContext.Default"/> (layers pass their
+    /// own context to the overload that takes one); arguments as there.
+    /// </summary>
+    /// <param name="transA">Read A as transposed: <c>op(A)(i, p) = a[p*lda + i]</c>.</param>
+    /// <param name="transB">Read B as transposed: <c>op(B)(p, j) = b[j*ldb + p]</c>.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">The summed dimension.</param>
+    /// <param name="a">A's storage.</param>
+    /// <param name="lda">Distance between A's stored rows.</param>
+    /// <param name="b">B's storage.</param>
+    /// <param name="ldb">Distance between B's stored rows.</param>
+    /// <param name="c">C's storage, <c>[m, n]</c> with row distance <paramref name="ldc"/>.</param>
+    /// <param name="ldc">Distance between C's rows.</param>
+    /// <param name="accumulate">Add to C (true) or overwrite it (false).</param>
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -27,9 +42,10 @@ public static class Gemm
     /// <summary>
     /// <c>C = op(A) · op(B) (+ C)</c> on the threads of <paramref name="context"/>. Small products
     /// (under 4,096 multiply-adds, as in the numpy experiment) run a direct loop with no packing and
-    /// no threads; larger float and double products run the packed AVX2/FMA kernel
-    /// (<see cref="GemmKernel"/>) where the processor has it, the portable loop elsewhere. The
-    /// result does not depend on the context's thread count.
+    /// no threads; larger float and double products run the packed kernel
+    /// (<see cref="GemmKernel"/>) on 512-bit vectors where the processor accelerates them, on
+    /// AVX2 + FMA where it has those, and the portable loop elsewhere. The result does not depend
+    /// on the context's thread count.
     /// </summary>
     /// <param name="context">Threads and buffers to use (e.g. <see cref="ComputeContext.Default"/>).</param>
     /// <param name="transA">Read A as transposed: <c>op(A)(i, p) = a[p*lda + i]</c>.</param>
@@ -67,13 +83,17 @@ public static class Gemm
             return;
         }
         if (n == 1 && TryMatrixVector(transA, transB, m, k, a, lda, b, ldb, c, ldc, accumulate)) return;
-        if ((long)m * n * k >= GemmKernel.DirectThreshold && GemmKernel.Serves<T>() && GemmKernel.IsSupported)
+        if (ReachesKernel<T>(context, m, n, k))
         {
             GemmKernel.Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB);
             return;
         }
         Portable(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     }
+
+    /// <summary>True when a product of this size (past the one-column cases) runs the packed kernel on <paramref name="context"/>.</summary>
+    internal static bool ReachesKernel<T>(ComputeContext context, int m, int n, int k) =>
+        (long)m * n * k >= GemmKernel.DirectThreshold && GemmKernel.Serves<T>() && context.GemmPath != GemmPath.Portable;
 
     /// <summary>
     /// The readable reference: a triple loop with one scalar accumulator per output element,
@@ -297,7 +317,8 @@ public static class Gemm
         for (; i < x.Length; i++) y[i] += alpha * x[i];
     }
 
-    private static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Σ x_i y_i, summed as the portable product sums (also the order <see cref="Layers.FusedElman{T}"/> keeps).</summary>
+    internal static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(y.Length >= x.Length);
         return Dot(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), x.Length);

@@ -6,18 +6,34 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Carry.Numerics;
 
+/// <summary>Which matrix-product code runs (<see cref="ComputeContext.GemmPath"/>).</summary>
+internal enum GemmPath
+{
+    /// <summary>The portable loops of <see cref="Gemm"/> (<see cref="System.Numerics.Vector{T}"/>), no packing.</summary>
+    Portable,
+
+    /// <summary>The packed kernel on <see cref="Vector256{T}"/>: a 6 × 2W micro-tile in twelve registers (AVX2 + FMA).</summary>
+    Avx2,
+
+    /// <summary>The packed kernel on <see cref="Vector512{T}"/>: an 8 × 2W micro-tile in sixteen registers (AVX-512).</summary>
+    Vector512,
+}
+
 /// <summary>
-/// The fast matrix product for <see cref="float"/> and <see cref="double"/> on AVX2 + FMA, in the
+/// The fast matrix product for <see cref="float"/> and <see cref="double"/>, in the
 /// GotoBLAS/BLIS shape: B is packed into <c>KC × NR</c> micro-panels and A into <c>MR × KC</c>
 /// micro-panels (zero-padded at the edges), and a register-blocked micro-kernel keeps an
-/// <c>MR × NR</c> block of C in twelve <see cref="Vector256{T}"/> registers
-/// (6 × 16 floats, 6 × 8 doubles) while it walks k with fused multiply-adds.
+/// <c>MR × NR</c> block of C in registers while it walks k with fused multiply-adds: twelve
+/// <see cref="Vector256{T}"/> (6 × 16 floats, 6 × 8 doubles) on the AVX2 path, sixteen
+/// <see cref="Vector512{T}"/> (8 × 32 floats, 8 × 16 doubles) on the AVX-512 path.
 /// </summary>
 /// <remarks>
 /// Every element of C is one FMA chain over <c>p = 0..k-1</c> in order, starting from C (when
-/// accumulating) or zero, whatever the blocking, the edge handling or the thread that computes
-/// it. Threads split the output into column (or row) ranges aligned to the micro-tile, so the
-/// result is bit-identical for every thread count.
+/// accumulating) or zero, whatever the blocking, the edge handling, the register width or the
+/// thread that computes it. Threads split the output into column (or row) ranges aligned to the
+/// micro-tile, so the result is bit-identical for every thread count, and the two paths give the
+/// same bits. Both are written on the portable vector types, so either runs on any CPU (slowly
+/// where the width is emulated) and tests run both everywhere.
 /// </remarks>
 internal static unsafe class GemmKernel
 {
@@ -30,17 +46,28 @@ internal static unsafe class GemmKernel
     /// <summary>Below this many multiply-adds a product stays on the calling thread.</summary>
     internal const long ParallelThreshold = 1L << 20;
 
-    /// <summary>True when this machine runs the packed AVX2/FMA kernel.</summary>
-    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+    /// <summary>
+    /// The path this machine runs unless told otherwise: <see cref="GemmPath.Vector512"/> where the
+    /// runtime accelerates 512-bit vectors, <see cref="GemmPath.Avx2"/> where it has AVX2 and FMA,
+    /// <see cref="GemmPath.Portable"/> elsewhere.
+    /// </summary>
+    public static GemmPath Automatic { get; } = Vector512.IsHardwareAccelerated ? GemmPath.Vector512
+        : Avx2.IsSupported && Fma.IsSupported ? GemmPath.Avx2
+        : GemmPath.Portable;
 
     /// <summary>True for the element types the packed kernel serves.</summary>
     public static bool Serves<T>() => typeof(T) == typeof(float) || typeof(T) == typeof(double);
 
-    private static int MR<T>() => 6;
+    /// <summary>Rows of the micro-tile.</summary>
+    private static int MR(GemmPath path) => path == GemmPath.Vector512 ? 8 : 6;
 
-    private static int NR<T>() => typeof(T) == typeof(float) ? 16 : 8;
+    /// <summary>Columns of the micro-tile: two vectors.</summary>
+    private static int NR<T>(GemmPath path) => 2 * (path == GemmPath.Vector512 ? Vector512<T>.Count : Vector256<T>.Count);
 
-    /// <summary>Rows of A packed at once (an L2-sized block): 144 floats or 72 doubles × KC.</summary>
+    /// <summary>Elements of the largest micro-tile (the edge buffer).</summary>
+    private const int MaxTile = 8 * 32;
+
+    /// <summary>Rows of A packed at once (an L2-sized block): 144 floats or 72 doubles × KC (multiples of 6 and 8).</summary>
     private static int MC<T>() => typeof(T) == typeof(float) ? 144 : 72;
 
     /// <summary>Columns of B packed at once.</summary>
@@ -50,14 +77,17 @@ internal static unsafe class GemmKernel
     private const long SharedPackLimit = 1L << 22;
 
     /// <summary>
-    /// <c>C = op(A)·op(B) (+ C)</c> with the packed kernel; sizes already validated, all non-zero.
-    /// <paramref name="packedB"/>, when given and packed for (transB, k, n), replaces the packing of B.
+    /// <c>C = op(A)·op(B) (+ C)</c> with the packed kernel of <paramref name="context"/>'s path
+    /// (<see cref="GemmPath.Avx2"/> or <see cref="GemmPath.Vector512"/>); sizes already validated,
+    /// all non-zero. <paramref name="packedB"/>, when given and packed for (path, transB, k, n),
+    /// replaces the packing of B.
     /// </summary>
     public static void Multiply<T>(ComputeContext context, bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, PackedMatrix<T>? packedB = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Debug.Assert(Serves<T>() && IsSupported);
+        GemmPath path = context.GemmPath;
+        Debug.Assert(Serves<T>() && path != GemmPath.Portable);
         bool acquired = context.TryAcquire();
         fixed (T* pa = a)
         fixed (T* pb = b)
@@ -71,8 +101,9 @@ internal static unsafe class GemmKernel
                 var job = Interlocked.Exchange(ref slot, null) as GemmJob<T> ?? new GemmJob<T>();
                 job.A = pa; job.B = pb; job.C = pc; job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
                 job.M = m; job.N = n; job.K = k; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
-                job.NPadded = RoundUp(n, NR<T>());
-                job.PackedB = packedB is not null && packedB.Matches(transB, k, n) ? packedB.Pointer : null;
+                job.Path = path; job.Mr = MR(path); job.Nr = NR<T>(path);
+                job.NPadded = RoundUp(n, job.Nr);
+                job.PackedB = packedB is not null && packedB.Matches(path, transB, k, n) ? packedB.Pointer : null;
                 job.Packing = false;
                 Run(context, acquired, job);
                 job.A = job.B = job.C = job.PackedB = null;
@@ -87,7 +118,7 @@ internal static unsafe class GemmKernel
 
     private static void Run<T>(ComputeContext context, bool acquired, GemmJob<T> job) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int m = job.M, n = job.N, k = job.K, mr = MR<T>(), nr = NR<T>();
+        int m = job.M, n = job.N, k = job.K, mr = job.Mr, nr = job.Nr;
         long work = (long)m * n * k;
         int threads = acquired && work >= ParallelThreshold ? context.MaxDegreeOfParallelism : 1;
         var scratch = acquired ? context.ScratchOf(0) : null;
@@ -136,25 +167,26 @@ internal static unsafe class GemmKernel
         context.RunAcquired(job, job.Parts);
     }
 
-    /// <summary>Packs all of op(B) (<c>[k, n]</c>) into <paramref name="dst"/> in the layout <see cref="Blocked"/> reads.</summary>
-    internal static void PackWhole<T>(bool transB, int k, int n, T* b, int ldb, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Packs all of op(B) (<c>[k, n]</c>) into <paramref name="dst"/> in the layout <see cref="Blocked"/> reads on <paramref name="path"/>.</summary>
+    internal static void PackWhole<T>(GemmPath path, bool transB, int k, int n, T* b, int ldb, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nPadded = RoundUp(n, NR<T>());
+        int nr = NR<T>(path), nPadded = RoundUp(n, nr);
         for (int pc = 0; pc < k; pc += KC)
         {
             int kc = Math.Min(KC, k - pc);
-            PackB(b, ldb, transB, pc, kc, 0, n, dst + ((long)pc * nPadded));
+            PackB(b, ldb, transB, pc, kc, 0, n, nr, dst + ((long)pc * nPadded));
         }
     }
 
-    /// <summary>Elements a whole packed op(B) of <c>[k, n]</c> takes.</summary>
-    internal static long PackedLength<T>(int k, int n) => (long)k * RoundUp(n, NR<T>());
+    /// <summary>Elements a whole packed op(B) of <c>[k, n]</c> takes on <paramref name="path"/>.</summary>
+    internal static long PackedLength<T>(GemmPath path, int k, int n) => (long)k * RoundUp(n, NR<T>(path));
 
     /// <summary>One product's arguments; item <c>i</c> computes the i-th column (or row) range of C, or packs a part of B.</summary>
     private sealed class GemmJob<T> : ParallelJob where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* A, B, C, PackedB;
-        public int Lda, Ldb, Ldc, M, N, K, PartSize, NPadded, PackChunks, Parts, Tiles, Tile;
+        public int Lda, Ldb, Ldc, M, N, K, Mr, Nr, PartSize, NPadded, PackChunks, Parts, Tiles, Tile;
+        public GemmPath Path;
         public bool TransA, TransB, Accumulate, SplitColumns, Packing;
 
         public override void Execute(int item, ComputeContext.Scratch scratch)
@@ -162,7 +194,7 @@ internal static unsafe class GemmKernel
             if (Packing)
             {
                 int pc = item / PackChunks * KC, jc = item % PackChunks * PartSize;
-                PackB(B, Ldb, TransB, pc, Math.Min(KC, K - pc), jc, Math.Min(PartSize, N - jc), PackedB + ((long)pc * NPadded) + ((long)jc * Math.Min(KC, K - pc)));
+                PackB(B, Ldb, TransB, pc, Math.Min(KC, K - pc), jc, Math.Min(PartSize, N - jc), Nr, PackedB + ((long)pc * NPadded) + ((long)jc * Math.Min(KC, K - pc)));
                 return;
             }
             int start = (int)((long)item * Tiles / Parts) * Tile;
@@ -182,13 +214,13 @@ internal static unsafe class GemmKernel
     private static void Blocked<T>(GemmJob<T> g, int i0, int i1, int j0, int j1, ComputeContext.Scratch scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int mr = MR<T>(), nr = NR<T>(), mcMax = MC<T>(), ncMax = NC<T>();
+        int mr = g.Mr, nr = g.Nr, mcMax = MC<T>(), ncMax = NC<T>();
         int kcMax = Math.Min(KC, g.K);
         int ncCap = Math.Min(ncMax, RoundUp(j1 - j0, nr));
         int mcCap = Math.Min(mcMax, RoundUp(i1 - i0, mr));
         T* packedB = g.PackedB is null ? (T*)scratch.B((nuint)(kcMax * ncCap * sizeof(T))) : null;
         T* packedA = (T*)scratch.A((nuint)(kcMax * mcCap * sizeof(T)));
-        T* edge = stackalloc T[6 * 16];
+        T* edge = stackalloc T[MaxTile];
         for (int jc = j0; jc < j1; jc += ncMax)
         {
             int nc = Math.Min(ncMax, j1 - jc);
@@ -199,7 +231,7 @@ internal static unsafe class GemmKernel
                 T* bBlock;
                 if (g.PackedB is null)
                 {
-                    PackB(g.B, g.Ldb, g.TransB, pc, kc, jc, nc, packedB);
+                    PackB(g.B, g.Ldb, g.TransB, pc, kc, jc, nc, nr, packedB);
                     bBlock = packedB;
                 }
                 else
@@ -209,7 +241,7 @@ internal static unsafe class GemmKernel
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
-                    PackA(g.A, g.Lda, g.TransA, ic, mc, pc, kc, packedA);
+                    PackA(g.A, g.Lda, g.TransA, ic, mc, pc, kc, mr, packedA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int ncols = Math.Min(nr, nc - jr);
@@ -221,13 +253,13 @@ internal static unsafe class GemmKernel
                             T* cTile = g.C + ((long)(ic + ir) * g.Ldc) + jc + jr;
                             if (nrows == mr && ncols == nr)
                             {
-                                MicroKernel(kc, aPanel, bPanel, cTile, g.Ldc, load);
+                                MicroKernel(g.Path, kc, aPanel, bPanel, cTile, g.Ldc, load);
                             }
                             else
                             {
                                 // Edge tile: the same kernel on a full-size copy, so the arithmetic is identical.
                                 if (load) CopyTile(cTile, g.Ldc, edge, nr, nrows, ncols);
-                                MicroKernel(kc, aPanel, bPanel, edge, nr, load);
+                                MicroKernel(g.Path, kc, aPanel, bPanel, edge, nr, load);
                                 CopyTile(edge, nr, cTile, g.Ldc, nrows, ncols);
                             }
                         }
@@ -251,9 +283,8 @@ internal static unsafe class GemmKernel
     /// Packs op(A)[ic..ic+mc, pc..pc+kc] as MR-row micro-panels, each <c>[kc, MR]</c> (element
     /// (r, p) at <c>p*MR + r</c>), the last one zero-padded.
     /// </summary>
-    private static void PackA<T>(T* a, int lda, bool transA, int ic, int mc, int pc, int kc, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackA<T>(T* a, int lda, bool transA, int ic, int mc, int pc, int kc, int mr, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        const int mr = 6;
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
@@ -264,12 +295,8 @@ internal static unsafe class GemmKernel
                 T* src = a + ((long)pc * lda) + ic + ir;
                 if (rows == mr)
                 {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        T* s = src + ((long)p * lda);
-                        T* d = panel + (p * mr);
-                        d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; d[3] = s[3]; d[4] = s[4]; d[5] = s[5];
-                    }
+                    uint bytes = (uint)(mr * sizeof(T));
+                    for (int p = 0; p < kc; p++) Unsafe.CopyBlockUnaligned(panel + (p * mr), src + ((long)p * lda), bytes);
                 }
                 else
                 {
@@ -303,9 +330,8 @@ internal static unsafe class GemmKernel
     /// Packs op(B)[pc..pc+kc, jc..jc+nc] as NR-column micro-panels, each <c>[kc, NR]</c>, the last
     /// one zero-padded.
     /// </summary>
-    private static void PackB<T>(T* b, int ldb, bool transB, int pc, int kc, int jc, int nc, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackB<T>(T* b, int ldb, bool transB, int pc, int kc, int jc, int nc, int nr, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nr = NR<T>();
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -350,106 +376,123 @@ internal static unsafe class GemmKernel
         }
     }
 
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel<T>(int kc, T* a, T* b, T* c, int ldc, bool load) where T : unmanaged
+    private static void MicroKernel<T>(GemmPath path, int kc, T* a, T* b, T* c, int ldc, bool load) where T : unmanaged
     {
-        if (typeof(T) == typeof(float))
-        {
-            KernelSingle(kc, (float*)a, (float*)b, (float*)c, ldc, load);
-        }
-        else
-        {
-            KernelDouble(kc, (double*)a, (double*)b, (double*)c, ldc, load);
-        }
+        if (path == GemmPath.Vector512) Kernel512(kc, a, b, c, ldc, load);
+        else Kernel256(kc, a, b, c, ldc, load);
     }
 
-    /// <summary>C[6, 16] (+)= A-panel[kc, 6]ᵀ · B-panel[kc, 16]: twelve 8-float accumulators.</summary>
+    /// <summary>C[6, 2W] (+)= A-panel[kc, 6]ᵀ · B-panel[kc, 2W] with W lanes of <see cref="Vector256{T}"/> (16 floats or 8 doubles a row): twelve accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelSingle(int kc, float* a, float* b, float* c, nint ldc, bool load)
+    private static void Kernel256<T>(int kc, T* a, T* b, T* c, nint ldc, bool load) where T : unmanaged
     {
-        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        nint w = Vector256<T>.Count;
+        Vector256<T> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (load)
         {
-            c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 8);
-            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 8);
-            c20 = Avx.LoadVector256(c + (2 * ldc)); c21 = Avx.LoadVector256(c + (2 * ldc) + 8);
-            c30 = Avx.LoadVector256(c + (3 * ldc)); c31 = Avx.LoadVector256(c + (3 * ldc) + 8);
-            c40 = Avx.LoadVector256(c + (4 * ldc)); c41 = Avx.LoadVector256(c + (4 * ldc) + 8);
-            c50 = Avx.LoadVector256(c + (5 * ldc)); c51 = Avx.LoadVector256(c + (5 * ldc) + 8);
+            c00 = Vector256.Load(c); c01 = Vector256.Load(c + w);
+            c10 = Vector256.Load(c + ldc); c11 = Vector256.Load(c + ldc + w);
+            c20 = Vector256.Load(c + (2 * ldc)); c21 = Vector256.Load(c + (2 * ldc) + w);
+            c30 = Vector256.Load(c + (3 * ldc)); c31 = Vector256.Load(c + (3 * ldc) + w);
+            c40 = Vector256.Load(c + (4 * ldc)); c41 = Vector256.Load(c + (4 * ldc) + w);
+            c50 = Vector256.Load(c + (5 * ldc)); c51 = Vector256.Load(c + (5 * ldc) + w);
         }
         else
         {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<T>.Zero;
         }
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Avx.LoadAlignedVector256(b);
-            var b1 = Avx.LoadAlignedVector256(b + 8);
-            var av = Avx.BroadcastScalarToVector256(a);
-            c00 = Fma.MultiplyAdd(av, b0, c00); c01 = Fma.MultiplyAdd(av, b1, c01);
-            av = Avx.BroadcastScalarToVector256(a + 1);
-            c10 = Fma.MultiplyAdd(av, b0, c10); c11 = Fma.MultiplyAdd(av, b1, c11);
-            av = Avx.BroadcastScalarToVector256(a + 2);
-            c20 = Fma.MultiplyAdd(av, b0, c20); c21 = Fma.MultiplyAdd(av, b1, c21);
-            av = Avx.BroadcastScalarToVector256(a + 3);
-            c30 = Fma.MultiplyAdd(av, b0, c30); c31 = Fma.MultiplyAdd(av, b1, c31);
-            av = Avx.BroadcastScalarToVector256(a + 4);
-            c40 = Fma.MultiplyAdd(av, b0, c40); c41 = Fma.MultiplyAdd(av, b1, c41);
-            av = Avx.BroadcastScalarToVector256(a + 5);
-            c50 = Fma.MultiplyAdd(av, b0, c50); c51 = Fma.MultiplyAdd(av, b1, c51);
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var av = Vector256.Create(a[0]);
+            c00 = MultiplyAdd(av, b0, c00); c01 = MultiplyAdd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = MultiplyAdd(av, b0, c10); c11 = MultiplyAdd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = MultiplyAdd(av, b0, c20); c21 = MultiplyAdd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = MultiplyAdd(av, b0, c30); c31 = MultiplyAdd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = MultiplyAdd(av, b0, c40); c41 = MultiplyAdd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = MultiplyAdd(av, b0, c50); c51 = MultiplyAdd(av, b1, c51);
             a += 6;
-            b += 16;
+            b += 2 * w;
         }
-        Avx.Store(c, c00); Avx.Store(c + 8, c01);
-        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
-        Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 8, c21);
-        Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 8, c31);
-        Avx.Store(c + (4 * ldc), c40); Avx.Store(c + (4 * ldc) + 8, c41);
-        Avx.Store(c + (5 * ldc), c50); Avx.Store(c + (5 * ldc) + 8, c51);
+        c00.Store(c); c01.Store(c + w);
+        c10.Store(c + ldc); c11.Store(c + ldc + w);
+        c20.Store(c + (2 * ldc)); c21.Store(c + (2 * ldc) + w);
+        c30.Store(c + (3 * ldc)); c31.Store(c + (3 * ldc) + w);
+        c40.Store(c + (4 * ldc)); c41.Store(c + (4 * ldc) + w);
+        c50.Store(c + (5 * ldc)); c51.Store(c + (5 * ldc) + w);
     }
 
-    /// <summary>C[6, 8] (+)= A-panel[kc, 6]ᵀ · B-panel[kc, 8]: twelve 4-double accumulators.</summary>
+    /// <summary>C[8, 2W] (+)= A-panel[kc, 8]ᵀ · B-panel[kc, 2W] with W lanes of <see cref="Vector512{T}"/> (32 floats or 16 doubles a row): sixteen of the 32 vector registers AVX-512 has.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelDouble(int kc, double* a, double* b, double* c, nint ldc, bool load)
+    private static void Kernel512<T>(int kc, T* a, T* b, T* c, nint ldc, bool load) where T : unmanaged
     {
-        Vector256<double> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        nint w = Vector512<T>.Count;
+        Vector512<T> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (load)
         {
-            c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 4);
-            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 4);
-            c20 = Avx.LoadVector256(c + (2 * ldc)); c21 = Avx.LoadVector256(c + (2 * ldc) + 4);
-            c30 = Avx.LoadVector256(c + (3 * ldc)); c31 = Avx.LoadVector256(c + (3 * ldc) + 4);
-            c40 = Avx.LoadVector256(c + (4 * ldc)); c41 = Avx.LoadVector256(c + (4 * ldc) + 4);
-            c50 = Avx.LoadVector256(c + (5 * ldc)); c51 = Avx.LoadVector256(c + (5 * ldc) + 4);
+            c00 = Vector512.Load(c); c01 = Vector512.Load(c + w);
+            c10 = Vector512.Load(c + ldc); c11 = Vector512.Load(c + ldc + w);
+            c20 = Vector512.Load(c + (2 * ldc)); c21 = Vector512.Load(c + (2 * ldc) + w);
+            c30 = Vector512.Load(c + (3 * ldc)); c31 = Vector512.Load(c + (3 * ldc) + w);
+            c40 = Vector512.Load(c + (4 * ldc)); c41 = Vector512.Load(c + (4 * ldc) + w);
+            c50 = Vector512.Load(c + (5 * ldc)); c51 = Vector512.Load(c + (5 * ldc) + w);
+            c60 = Vector512.Load(c + (6 * ldc)); c61 = Vector512.Load(c + (6 * ldc) + w);
+            c70 = Vector512.Load(c + (7 * ldc)); c71 = Vector512.Load(c + (7 * ldc) + w);
         }
         else
         {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<double>.Zero;
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = Vector512<T>.Zero;
         }
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Avx.LoadAlignedVector256(b);
-            var b1 = Avx.LoadAlignedVector256(b + 4);
-            var av = Avx.BroadcastScalarToVector256(a);
-            c00 = Fma.MultiplyAdd(av, b0, c00); c01 = Fma.MultiplyAdd(av, b1, c01);
-            av = Avx.BroadcastScalarToVector256(a + 1);
-            c10 = Fma.MultiplyAdd(av, b0, c10); c11 = Fma.MultiplyAdd(av, b1, c11);
-            av = Avx.BroadcastScalarToVector256(a + 2);
-            c20 = Fma.MultiplyAdd(av, b0, c20); c21 = Fma.MultiplyAdd(av, b1, c21);
-            av = Avx.BroadcastScalarToVector256(a + 3);
-            c30 = Fma.MultiplyAdd(av, b0, c30); c31 = Fma.MultiplyAdd(av, b1, c31);
-            av = Avx.BroadcastScalarToVector256(a + 4);
-            c40 = Fma.MultiplyAdd(av, b0, c40); c41 = Fma.MultiplyAdd(av, b1, c41);
-            av = Avx.BroadcastScalarToVector256(a + 5);
-            c50 = Fma.MultiplyAdd(av, b0, c50); c51 = Fma.MultiplyAdd(av, b1, c51);
-            a += 6;
-            b += 8;
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var av = Vector512.Create(a[0]);
+            c00 = MultiplyAdd(av, b0, c00); c01 = MultiplyAdd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = MultiplyAdd(av, b0, c10); c11 = MultiplyAdd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = MultiplyAdd(av, b0, c20); c21 = MultiplyAdd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = MultiplyAdd(av, b0, c30); c31 = MultiplyAdd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = MultiplyAdd(av, b0, c40); c41 = MultiplyAdd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = MultiplyAdd(av, b0, c50); c51 = MultiplyAdd(av, b1, c51);
+            av = Vector512.Create(a[6]);
+            c60 = MultiplyAdd(av, b0, c60); c61 = MultiplyAdd(av, b1, c61);
+            av = Vector512.Create(a[7]);
+            c70 = MultiplyAdd(av, b0, c70); c71 = MultiplyAdd(av, b1, c71);
+            a += 8;
+            b += 2 * w;
         }
-        Avx.Store(c, c00); Avx.Store(c + 4, c01);
-        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 4, c11);
-        Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 4, c21);
-        Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 4, c31);
-        Avx.Store(c + (4 * ldc), c40); Avx.Store(c + (4 * ldc) + 4, c41);
-        Avx.Store(c + (5 * ldc), c50); Avx.Store(c + (5 * ldc) + 4, c51);
+        c00.Store(c); c01.Store(c + w);
+        c10.Store(c + ldc); c11.Store(c + ldc + w);
+        c20.Store(c + (2 * ldc)); c21.Store(c + (2 * ldc) + w);
+        c30.Store(c + (3 * ldc)); c31.Store(c + (3 * ldc) + w);
+        c40.Store(c + (4 * ldc)); c41.Store(c + (4 * ldc) + w);
+        c50.Store(c + (5 * ldc)); c51.Store(c + (5 * ldc) + w);
+        c60.Store(c + (6 * ldc)); c61.Store(c + (6 * ldc) + w);
+        c70.Store(c + (7 * ldc)); c71.Store(c + (7 * ldc) + w);
     }
+
+    /// <summary><c>x·y + z</c> rounded once, lane by lane (one FMA instruction where the CPU has FMA, <see cref="Math.FusedMultiplyAdd"/> per lane elsewhere).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MultiplyAdd<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z) => typeof(T) == typeof(float)
+        ? Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+        : Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+
+    /// <summary><c>x·y + z</c> rounded once, lane by lane, on 512-bit vectors (two 256-bit halves, or per lane, where the CPU lacks AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> MultiplyAdd<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z) => typeof(T) == typeof(float)
+        ? Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+        : Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
 }

@@ -1,0 +1,59 @@
+using Carry.Layers;
+using Carry.Losses;
+using Carry.Numerics;
+using Carry.Optimizers;
+
+namespace Carry.Tests;
+
+/// <summary>A bidirectional layer in steady state allocates nothing per training step (STYLE.md rule 5), measured on this thread.</summary>
+public sealed class BidirectionalAllocationTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GivenABidirectionalLstmModel_WhenTrainingStepsRepeat_ThenASteadyStepAllocatesNothing(bool returnSequences)
+    {
+        var model = new Sequential<double>(
+            new Bidirectional<double>(new Lstm<double>(1, 4, returnSequences: returnSequences)),
+            new Dense<double>(8, 3, Activation.Sigmoid));
+        model.Initialize(Initialization.PyTorch, 1);
+        model.Compile(new MeanSquaredError<double>(), new Adam<double>(0.01));
+        model.Compute = ComputeContext.Serial;
+        var x = new Tensor<double>(5, 6, 1);
+        var y = returnSequences ? new Tensor<double>(5, 6, 3) : new Tensor<double>(5, 3);
+        for (int i = 0; i < x.Length; i++) x.Span[i] = i % 3 == 0 ? 1 : 0;
+        for (int i = 0; i < y.Length; i++) y.Span[i] = i % 2;
+        for (int i = 0; i < 3; i++) model.TrainStep(x, y);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) model.TrainStep(x, y);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void GivenInitialStatesAndFinalStateGradients_WhenForwardAndBackwardRepeat_ThenASteadyPassAllocatesNothing()
+    {
+        var layer = new Bidirectional<double>(new Lstm<double>(2, 3));
+        layer.Initialize(Initialization.PyTorch, new RandomGenerator(2));
+        layer.Compute = ComputeContext.Serial;
+        var x = new Tensor<double>(4, 5, 2);
+        for (int i = 0; i < x.Length; i++) x.Span[i] = (i % 5) * 0.1;
+        var state = new RecurrentState<double>(new Tensor<double>(4, 6), new Tensor<double>(4, 6));
+        var dState = new RecurrentState<double>(new Tensor<double>(4, 6), new Tensor<double>(4, 6));
+        state.Hidden.Fill(0.2);
+        dState.Cell!.Fill(0.1);
+        var dOutput = new Tensor<double>(4, 6);
+        dOutput.Fill(0.5);
+        for (int i = 0; i < 3; i++)
+        {
+            layer.Forward(x, state, training: true);
+            layer.Backward(dOutput, dState);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+        {
+            layer.Forward(x, state, training: true);
+            layer.Backward(dOutput, dState);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
