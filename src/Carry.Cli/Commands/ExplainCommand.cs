@@ -104,7 +104,7 @@ public static class ExplainCommand
         }
         else
         {
-            output.WriteLine("counterexample: none found");
+            output.WriteLine("no counterexample found");
         }
         string stem = Stem(path), title = Path.GetFileName(stem) + ": " + (result.IsFullAdder ? "the full adder" : I($"{machine.States} states"));
         AtomicFile.Write(stem + ".machine.dot", Encoding.UTF8.GetBytes(MachineText.Dot(machine, Path.GetFileName(stem))));

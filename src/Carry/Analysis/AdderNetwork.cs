@@ -133,6 +133,9 @@ public sealed class AdderNetwork<T> where T : unmanaged, IFloatingPointIeee754<T
         return outputs;
     }
 
+    /// <summary>A network over a copy of the model (the layers keep buffers, so each thread needs its own).</summary>
+    public AdderNetwork<T> Clone() => new(Serialization.ModelFile.FromBytes<T>(Serialization.ModelFile.ToBytes(_model, new Serialization.ModelMetadata { DType = typeof(T) == typeof(float) ? "F32" : "F64" })).Model);
+
     /// <summary>The model this network steps.</summary>
     public Sequential<T> Model => _model;
 

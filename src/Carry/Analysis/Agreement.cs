@@ -63,19 +63,29 @@ public static class Agreement
         }
         int below = depth - top;
         int chunk = Math.Max(1, ChunkRows >> (2 * below));
-        var levels = new TrieLevel<T>[below + 1]; // reused for every chunk: no allocation in the loop
-        levels[0] = new TrieLevel<T>(chunk, network.StateSize);
-        for (int d = 1; d <= below; d++) levels[d] = new TrieLevel<T>(chunk << (2 * d), network.StateSize);
-        for (int start = 0; start < level.Count && below > 0; start += chunk)
+        // The chunks are independent: each core takes every workers-th chunk with its own copy of the network.
+        int workers = below > 0 ? Math.Clamp(Environment.ProcessorCount, 1, 2) : 1;
+        var parts = new Tally[workers];
+        Parallel.For(0, workers, w =>
         {
-            if (clock.Elapsed > deadline) break;
-            level.CopyRows(start, Math.Min(chunk, level.Count - start), levels[0]);
-            for (int d = 1; d <= below; d++)
+            var mine = new Tally();
+            var net = w == 0 ? network : network.Clone();
+            var chunkStepper = new BatchStepper<T>(net);
+            var levels = new TrieLevel<T>[below + 1]; // reused for every chunk: no allocation in the loop
+            for (int d = 0; d <= below; d++) levels[d] = new TrieLevel<T>(chunk << (2 * d), net.StateSize);
+            for (int start = w * chunk; start < level.Count && below > 0; start += workers * chunk)
             {
-                levels[d - 1].ExpandInto(levels[d], stepper, machine);
-                tally.Add(levels[d], top + d);
+                if (clock.Elapsed > deadline) break;
+                level.CopyRows(start, Math.Min(chunk, level.Count - start), levels[0]);
+                for (int d = 1; d <= below; d++)
+                {
+                    levels[d - 1].ExpandInto(levels[d], chunkStepper, machine);
+                    mine.Add(levels[d], top + d);
+                }
             }
-        }
+            parts[w] = mine;
+        });
+        foreach (var part in parts) tally.Merge(part);
         return new AgreementResult(tally.Steps, TrieSteps(depth), tally.Disagreements, tally.Wrong, tally.FirstDisagreement, tally.FirstWrong, clock.Elapsed - started,
             Environment.CpuUsage.TotalTime - processor);
     }
@@ -125,6 +135,19 @@ public static class Agreement
     {
         public long Steps, Disagreements, Wrong;
         public byte[]? FirstDisagreement, FirstWrong;
+
+        /// <summary>Adds another tally; the shortest sequences win, the smaller one (as base-4 numbers) among equals, so the result does not depend on which core found what.</summary>
+        public void Merge(Tally other)
+        {
+            Steps += other.Steps;
+            Disagreements += other.Disagreements;
+            Wrong += other.Wrong;
+            FirstDisagreement = Shorter(FirstDisagreement, other.FirstDisagreement);
+            FirstWrong = Shorter(FirstWrong, other.FirstWrong);
+        }
+
+        private static byte[]? Shorter(byte[]? a, byte[]? b) =>
+            a is null ? b : b is null ? a : a.Length != b.Length ? (a.Length < b.Length ? a : b) : (a.AsSpan().SequenceCompareTo(b) <= 0 ? a : b);
 
         public void Add<T>(TrieLevel<T> level, int depth) where T : unmanaged, IFloatingPointIeee754<T>
         {
