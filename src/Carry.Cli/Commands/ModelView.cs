@@ -54,6 +54,7 @@ internal static class ModelView
         LayerKinds.Jordan => ("jordan", "Jordan"),
         LayerKinds.Dense => ("dense", "Dense"),
         LayerKinds.Dropout => ("dropout", "Dropout"),
+        LayerKinds.Embedding => ("embedding", "Embedding"),
         LayerKinds.Bidirectional => ("bidirectional", $"Bidirectional({Describe(s.Inner!).Kind})"),
         _ => (s.Kind, s.Kind),
     };

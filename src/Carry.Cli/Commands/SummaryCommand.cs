@@ -66,7 +66,7 @@ public static class SummaryCommand
     /// <summary>Per-sample input shape: from the task when there is one, otherwise an unknown length.</summary>
     internal static int[] InputShape(LoadedModel<float> loaded) => loaded.Metadata.Task is { } task
         ? AdderModels.InputShape(task)
-        : [-1, Math.Max(1, loaded.Layers[0].InputSize)];
+        : [-1, Math.Max(1, loaded.Layers[0].InputFeatures)];
 
     private static string Size(long bytes) => bytes < 1024 * 1024
         ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F2} KB")

@@ -14,6 +14,7 @@ public static class LayerKinds
     public const string Lstm = "lstm";
     public const string Gru = "gru";
     public const string Bidirectional = "bidirectional";
+    public const string Embedding = "embedding";
 }
 
 /// <summary>
@@ -25,10 +26,10 @@ public sealed record LayerSpec
     /// <summary>One of <see cref="LayerKinds"/>.</summary>
     public required string Kind { get; init; }
 
-    /// <summary>Input features (per step for recurrent layers).</summary>
+    /// <summary>Input features (per step for recurrent layers); the vocabulary size for an embedding.</summary>
     public int InputSize { get; init; }
 
-    /// <summary>Hidden units (recurrent) or output features (dense).</summary>
+    /// <summary>Hidden units (recurrent), output features (dense) or vector width (embedding).</summary>
     public int Units { get; init; }
 
     /// <summary>Jordan's output size.</summary>
@@ -61,6 +62,19 @@ public sealed record LayerSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LayerSpec? Inner { get; init; }
 
+    /// <summary>
+    /// Features per input step the layer reads: 1 for an embedding (the token index), the inner
+    /// layer's input size for a bidirectional one, otherwise <see cref="InputSize"/> (0 when the
+    /// layer takes any width, as dropout does).
+    /// </summary>
+    [JsonIgnore]
+    public int InputFeatures => Kind switch
+    {
+        LayerKinds.Embedding => 1,
+        LayerKinds.Bidirectional => Inner?.InputSize ?? 0,
+        _ => InputSize,
+    };
+
     /// <summary>Builds the layer this spec describes (weights zero until initialised or loaded).</summary>
     /// <param name="reverse">Build the time-reversed twin (used by <see cref="Bidirectional{T}"/>).</param>
     public Layer<T> Create<T>(bool reverse = false) where T : unmanaged, IFloatingPointIeee754<T>
@@ -80,6 +94,7 @@ public sealed record LayerSpec
                 : throw new ArgumentException($"Jordan layer has output size {OutputSize}; it must be positive.", nameof(OutputSize)),
             LayerKinds.Lstm => new Lstm<T>(InputSize, Units, Bias, ReturnSequences, reverse),
             LayerKinds.Gru => new Gru<T>(InputSize, Units, Bias, ReturnSequences, reverse),
+            LayerKinds.Embedding => new Embedding<T>(InputSize, Units),
             LayerKinds.Bidirectional => Inner is { Kind: not LayerKinds.Bidirectional and not LayerKinds.Dense and not LayerKinds.Dropout } inner
                 ? new Bidirectional<T>((RecurrentLayer<T>)inner.Create<T>())
                 : throw new ArgumentException("A bidirectional layer needs an inner recurrent layer.", nameof(Inner)),

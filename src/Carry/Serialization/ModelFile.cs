@@ -246,8 +246,8 @@ public static class ModelFile
         }
         try
         {
-            var first = specs.FirstOrDefault(s => s.InputSize > 0) ?? specs[0];
-            model.OutputShape([1, Math.Max(1, first.Kind == LayerKinds.Bidirectional ? first.Inner!.InputSize : first.InputSize)]);
+            var first = specs.FirstOrDefault(s => s.InputFeatures > 0) ?? specs[0];
+            model.OutputShape([1, Math.Max(1, first.InputFeatures)]);
         }
         catch (ArgumentException e)
         {
@@ -324,11 +324,16 @@ public static class ModelFile
         if (h <= 0) throw new ArgumentException($"Layer '{SafeTensors.Clip(spec.Kind)}' has {h} units; it must be positive.");
         long gates = spec.Kind switch
         {
-            LayerKinds.Dense or LayerKinds.Jordan or LayerKinds.Elman => 1,
+            LayerKinds.Dense or LayerKinds.Jordan or LayerKinds.Elman or LayerKinds.Embedding => 1,
             LayerKinds.Gru => 3,
             LayerKinds.Lstm => 4,
             _ => throw new ArgumentException($"Unknown layer kind '{SafeTensors.Clip(spec.Kind)}'."),
         };
+        if (spec.Kind == LayerKinds.Embedding)
+        {
+            list.Add(("weight", [i, h])); // [vocab, dim]
+            return;
+        }
         if (spec.Kind == LayerKinds.Dense)
         {
             list.Add(("weight", [h, i]));
