@@ -79,9 +79,6 @@ public sealed record CharRnnOptions
 /// <summary>Builds char-rnn models and reads what they need from one.</summary>
 public static class CharRnn
 {
-    /// <summary>The layer kind of a symbol embedding (the first layer when inputs are indices).</summary>
-    public const string EmbeddingKind = "embedding";
-
     /// <summary>
     /// A char-rnn over <paramref name="vocabulary"/>, every parameter drawn from
     /// U(-InitRange, InitRange) with <paramref name="seed"/>, then each LSTM's input forget-gate
@@ -94,7 +91,7 @@ public static class CharRnn
         options.Validate();
         int v = vocabulary.Count, h = options.HiddenSize;
         var model = new Sequential<T>();
-        if (options.Embedding > 0) model.Add(new LayerSpec { Kind = EmbeddingKind, InputSize = v, Units = options.Embedding }.Create<T>());
+        if (options.Embedding > 0) model.Add(new Embedding<T>(v, options.Embedding));
         int input = options.Embedding > 0 ? options.Embedding : v;
         for (int l = 0; l < options.Layers; l++)
         {
@@ -136,7 +133,7 @@ public static class CharRnn
         ArgumentNullException.ThrowIfNull(vocabulary);
         if (model.Layers.Count == 0) throw new ArgumentException("The model has no layers.", nameof(model));
         var first = model.Layers[0].Spec;
-        int width = first.Kind == EmbeddingKind ? 1 : first.InputSize;
+        int width = first.InputFeatures;
         if (first.InputSize != vocabulary.Count)
         {
             throw new ArgumentException($"The model's first layer takes {first.InputSize} symbols, but the vocabulary has {vocabulary.Count}.", nameof(model));
