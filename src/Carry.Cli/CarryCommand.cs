@@ -54,6 +54,8 @@ public static class CarryCommand
         Commands.PredictCommand.Create(),
         Commands.SummaryCommand.Create(),
         Commands.PlotCommand.Create(),
+        Commands.SampleCommand.Create(),
+        Commands.PoemsCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

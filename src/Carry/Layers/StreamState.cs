@@ -40,6 +40,9 @@ public sealed class StreamState<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>B, the number of parallel streams.</summary>
     public int Streams { get; }
 
+    /// <summary>Layers of the model the state was made for (stateless ones included).</summary>
+    public int LayerCount => _states.Length;
+
     /// <summary>The state layer <paramref name="index"/> starts its next chunk from; null for a stateless layer.</summary>
     public RecurrentState<T>? this[int index] => _states[index];
 
