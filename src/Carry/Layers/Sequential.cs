@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using Carry.Losses;
 using Carry.Numerics;
@@ -19,7 +18,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     private List<NamedParameter<T>>? _named;
     private Parameter<T>[]? _flat;
     private Tensor<T>? _dLoss;
-    private Tensor<T>? _batchX, _batchY;
     private int[]? _checkedSampleShape; // per-sample input shape TrainStep last validated
 
     /// <summary>Creates a model from <paramref name="layers"/>.</summary>
@@ -198,12 +196,15 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Trains for <see cref="FitOptions.Epochs"/> passes over (<paramref name="inputs"/>,
-    /// <paramref name="targets"/>) in batches, shuffled each epoch from <see cref="FitOptions.Seed"/>.
+    /// <paramref name="targets"/>) in batches, shuffled each epoch from <see cref="FitOptions.Seed"/>,
+    /// through the fit loop (<see cref="Trainer{T}"/> on a <see cref="SupervisedTask{T}"/>): the
+    /// options' schedule, early stopping, best model, history file and checkpoints all apply, and
+    /// the model is scored on the same data after each epoch when one of them needs it.
     /// </summary>
     /// <param name="inputs">Samples, batch-first: <c>[N, T, F]</c> or <c>[N, F]</c>.</param>
     /// <param name="targets">Targets matching the model's output: <c>[N, T, O]</c> or <c>[N, O]</c>.</param>
-    /// <param name="options">Epochs, batch size, shuffling, seed, clipping, cancellation.</param>
-    /// <param name="callbacks">Progress, early stopping, checkpoints.</param>
+    /// <param name="options">Epochs, batch size, shuffling, seed, clipping, cancellation, and the loop's callbacks.</param>
+    /// <param name="callbacks">Progress, custom stopping, checkpoints.</param>
     /// <param name="shuffler">The generator to shuffle with (to resume a run); a new one from the seed when null.</param>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     public FitResult Fit(Tensor<T> inputs, Tensor<T> targets, FitOptions options, IReadOnlyList<ITrainingCallback>? callbacks = null, RandomGenerator? shuffler = null)
@@ -219,54 +220,9 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentException($"targets has shape {targets.ShapeString} but inputs has {inputs.Dim(0)} samples ({inputs.ShapeString}).", nameof(targets));
         }
         Check.Shape(targets, expected, nameof(targets));
-
-        callbacks ??= [];
-        shuffler ??= new RandomGenerator(options.Seed);
-        int n = inputs.Dim(0);
-        int batchSize = Math.Min(options.BatchSize, n);
-        int batches = (n + batchSize - 1) / batchSize;
-        int[] order = Enumerable.Range(0, n).ToArray();
-        if (options.InitialOrder is { } initialOrder)
-        {
-            if (!IsPermutation(initialOrder.Span, n)) throw new ArgumentException($"InitialOrder must be a permutation of the {n} sample indices.", nameof(options));
-            initialOrder.Span.CopyTo(order);
-        }
-        if (options.InitialStep > 0 && options.InitialStep >= batches)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.InitialStep, $"InitialStep must be below the {batches} batches of an epoch.");
-        }
-        var history = new List<EpochSummary>();
-        var control = new TrainingControl();
-        for (int epoch = options.InitialEpoch; epoch < options.Epochs; epoch++)
-        {
-            // Resuming mid-epoch: the order is already this epoch's, and the running loss is restored.
-            bool midEpoch = epoch == options.InitialEpoch && options.InitialStep > 0;
-            int firstBatch = midEpoch ? options.InitialStep : 0;
-            // Checked before the shuffle, so that a run stopped here resumes with the same draws.
-            if (options.CancellationToken.IsCancellationRequested) return new FitResult(history, true);
-            var clock = Stopwatch.StartNew();
-            if (options.Shuffle && !midEpoch) shuffler.Shuffle(order);
-            foreach (var cb in callbacks) cb.OnEpochBegin(epoch, batches);
-            double lossSum = midEpoch ? options.InitialLossSum : 0;
-            int seen = firstBatch * batchSize;
-            for (int b = firstBatch; b < batches; b++)
-            {
-                if (b > firstBatch && options.CancellationToken.IsCancellationRequested) return new FitResult(history, true);
-                int start = b * batchSize, count = Math.Min(batchSize, n - start);
-                var (x, y) = Gather(inputs, targets, order.AsSpan(start, count));
-                double loss = double.CreateChecked(TrainStep(x, y, options.ClipValue, options.ClipNorm));
-                if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, b, loss);
-                lossSum += loss * count;
-                seen += count;
-                var progress = new BatchProgress(epoch, b, batches, seen, n, lossSum / seen) { Order = order, LossSum = lossSum };
-                for (int c = 0; c < callbacks.Count; c++) callbacks[c].OnBatchEnd(progress);
-            }
-            var summary = new EpochSummary(epoch, lossSum / n, clock.Elapsed);
-            history.Add(summary);
-            foreach (var cb in callbacks) cb.OnEpochEnd(summary, control);
-            if (control.StopRequested) break;
-        }
-        return new FitResult(history, false);
+        var task = new SupervisedTask<T>(inputs, targets) { Metrics = options.NeedsMetrics };
+        var result = new Trainer<T>(this, task, options, callbacks, shuffler).Run();
+        return new FitResult(result.History, result.Cancelled);
     }
 
     /// <summary>Runs the model in inference mode over <paramref name="inputs"/> in batches; returns a new tensor.</summary>
@@ -297,19 +253,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         var prediction = Predict(inputs, batchSize);
         CheckTargets(prediction, targets);
         double loss = double.CreateChecked(Loss.Value(prediction.Span, targets.Span));
-        int n = prediction.Dim(0), per = prediction.Length / n, exact = 0, bits = 0;
-        T half = T.CreateChecked(0.5);
-        for (int i = 0; i < n; i++)
-        {
-            bool all = true;
-            for (int j = 0; j < per; j++)
-            {
-                bool ok = (prediction.Span[(i * per) + j] >= half) == (targets.Span[(i * per) + j] >= half);
-                if (ok) bits++; else all = false;
-            }
-            if (all) exact++;
-        }
-        return new Evaluation(loss, (double)exact / n, (double)bits / (n * per));
+        var score = BitScore.Of<T>(prediction.Span, targets.Span, prediction.Length / prediction.Dim(0));
+        return new Evaluation(loss, score.Exact, score.BitAccuracy);
     }
 
     /// <summary>
@@ -338,18 +283,6 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return [inputs.Dim(0), .. shape];
     }
 
-    private static bool IsPermutation(ReadOnlySpan<int> order, int n)
-    {
-        if (order.Length != n) return false;
-        var seen = new bool[n];
-        foreach (int i in order)
-        {
-            if ((uint)i >= (uint)n || seen[i]) return false;
-            seen[i] = true;
-        }
-        return true;
-    }
-
     private static void CheckTargets(Tensor<T> prediction, Tensor<T> targets, Loss<T>? loss = null)
     {
         ArgumentNullException.ThrowIfNull(targets);
@@ -357,25 +290,5 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             throw new ArgumentException($"targets has shape {targets.ShapeString}, but the model outputs {prediction.ShapeString}{(loss is null ? "" : $" and the loss '{loss.Name}' takes targets {Tensor<T>.ShapeText(loss.TargetShape(prediction.Shape))}")}.", nameof(targets));
         }
-    }
-
-    private (Tensor<T> X, Tensor<T> Y) Gather(Tensor<T> inputs, Tensor<T> targets, ReadOnlySpan<int> rows)
-    {
-        int count = rows.Length;
-        int inPer = inputs.Length / inputs.Dim(0), outPer = targets.Length / targets.Dim(0);
-        Span<int> xShape = stackalloc int[inputs.Rank];
-        inputs.Shape.CopyTo(xShape);
-        xShape[0] = count;
-        Span<int> yShape = stackalloc int[targets.Rank];
-        targets.Shape.CopyTo(yShape);
-        yShape[0] = count;
-        var x = _batchX is not null && _batchX.HasShape(xShape) ? _batchX : _batchX = new Tensor<T>(xShape.ToArray());
-        var y = _batchY is not null && _batchY.HasShape(yShape) ? _batchY : _batchY = new Tensor<T>(yShape.ToArray());
-        for (int i = 0; i < count; i++)
-        {
-            inputs.Data.AsSpan(rows[i] * inPer, inPer).CopyTo(x.Span.Slice(i * inPer, inPer));
-            targets.Data.AsSpan(rows[i] * outPer, outPer).CopyTo(y.Span.Slice(i * outPer, outPer));
-        }
-        return (x, y);
     }
 }

@@ -1,8 +1,11 @@
-using System.Numerics;
-
 namespace Carry.Training;
 
-/// <summary>Options of <see cref="Layers.Sequential{T}.Fit"/>.</summary>
+/// <summary>
+/// Options of the fit loop (<see cref="Trainer{T}"/>, and <see cref="Layers.Sequential{T}.Fit"/>
+/// which runs it): epochs, batches and shuffling, clipping, and the loop's callbacks in the
+/// Keras sense — learning-rate schedule, early stopping, stop-when-perfect, best model,
+/// history file, checkpoints — each off unless set.
+/// </summary>
 public sealed record FitOptions
 {
     /// <summary>Passes over the data (default 1).</summary>
@@ -46,9 +49,48 @@ public sealed record FitOptions
     /// <summary>Stops training between steps when cancelled (Ctrl-C).</summary>
     public CancellationToken CancellationToken { get; init; }
 
+    /// <summary>Sets the learning rate of each next epoch (null: constant).</summary>
+    public ILearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>Stops when a monitored value has not improved for a number of epochs (null: off).</summary>
+    public EarlyStopping? EarlyStopping { get; init; }
+
+    /// <summary>Stop after the first epoch whose <c>exact</c> metric is 1: every training sample right (default false).</summary>
+    public bool StopWhenPerfect { get; init; }
+
+    /// <summary>
+    /// Keep a copy of the best epoch's weights (most exact, then lowest evaluation loss; without
+    /// an <c>exact</c> metric, lowest <c>val_loss</c>, else lowest loss) and put them back in the
+    /// model when training ends (default false: the model ends with the last epoch's weights).
+    /// </summary>
+    public bool KeepBest { get; init; }
+
+    /// <summary>Write the history as CSV to this file after every epoch (null: don't). See <see cref="HistoryCsv"/>.</summary>
+    public string? HistoryPath { get; init; }
+
+    /// <summary>Write a checkpoint to this file after every epoch and when cancelled (null: don't).</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Also write the checkpoint every this many optimizer steps (default 0: epoch ends only).</summary>
+    public int CheckpointEverySteps { get; init; }
+
+    /// <summary>The caller's settings string, stored in checkpoints as given (e.g. the flags as JSON; default empty).</summary>
+    public string CheckpointSettings { get; init; } = "";
+
+    /// <summary>Task and training metadata stored in checkpoints (null: none).</summary>
+    public Serialization.ModelMetadata? CheckpointMetadata { get; init; }
+
+    /// <summary>True when something reads the task's metrics each epoch (stop-when-perfect, best model, history, a monitor other than the loss).</summary>
+    public bool NeedsMetrics => StopWhenPerfect || KeepBest || HistoryPath is not null
+        || (EarlyStopping is { } stop && stop.Monitor != MetricNames.Loss)
+        || (Schedule is ReduceOnPlateau plateau && plateau.Monitor != MetricNames.Loss);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad option.</summary>
     public void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(CheckpointEverySteps);
+        ArgumentNullException.ThrowIfNull(CheckpointSettings);
+        if (CheckpointEverySteps > 0 && CheckpointPath is null) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps needs a CheckpointPath.");
         ArgumentOutOfRangeException.ThrowIfNegative(Epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
         ArgumentOutOfRangeException.ThrowIfNegative(InitialEpoch);
@@ -75,11 +117,37 @@ public readonly record struct BatchProgress(int Epoch, int Batch, int BatchCount
     public double LossSum { get; init; }
 }
 
-/// <summary>What one epoch reached.</summary>
+/// <summary>What one epoch reached: one row of the history.</summary>
 /// <param name="Epoch">Epoch index, from 0.</param>
 /// <param name="Loss">Mean training loss over the epoch's samples.</param>
 /// <param name="Elapsed">Wall time of the epoch.</param>
-public sealed record EpochSummary(int Epoch, double Loss, TimeSpan Elapsed);
+public sealed record EpochSummary(int Epoch, double Loss, TimeSpan Elapsed)
+{
+    private static readonly IReadOnlyDictionary<string, double> None = new Dictionary<string, double>();
+
+    /// <summary>The task's metrics after the epoch (<see cref="ITrainingTask{T}.Evaluate"/>): <c>exact</c>, <c>bit_accuracy</c>, <c>val_loss</c>, …</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = None;
+
+    /// <summary>The learning rate the epoch trained with.</summary>
+    public double LearningRate { get; init; } = double.NaN;
+
+    /// <summary>Cumulative wall seconds of training since the run began, at the epoch's end (continued across a resume).</summary>
+    public double Seconds { get; init; }
+
+    /// <summary>A value by name: <c>loss</c>, <c>lr</c>, <c>seconds</c> or a metric; null when the epoch has no such value.</summary>
+    public double? Find(string name) => name switch
+    {
+        MetricNames.Loss => Loss,
+        MetricNames.LearningRate => LearningRate,
+        MetricNames.Seconds => Seconds,
+        _ => Metrics.TryGetValue(name, out double v) ? v : null,
+    };
+
+    /// <summary>A value by name, as <see cref="Find"/>.</summary>
+    /// <exception cref="InvalidOperationException">The epoch has no value of that name (the task does not report it).</exception>
+    public double Get(string name) => Find(name)
+        ?? throw new InvalidOperationException($"The training task reports no '{name}' (it reports loss{string.Concat(Metrics.Keys.Select(k => ", " + k))}).");
+}
 
 /// <summary>Lets a callback stop training after the current epoch.</summary>
 public sealed class TrainingControl
@@ -91,7 +159,7 @@ public sealed class TrainingControl
     public void Stop() => StopRequested = true;
 }
 
-/// <summary>Hooks into <see cref="Layers.Sequential{T}.Fit"/>: progress bars, early stopping, checkpoints.</summary>
+/// <summary>Hooks into the fit loop (<see cref="Trainer{T}"/>, <see cref="Layers.Sequential{T}.Fit"/>): progress bars, printing, custom stopping rules.</summary>
 public interface ITrainingCallback
 {
     /// <summary>Before an epoch's first batch.</summary>
@@ -100,7 +168,7 @@ public interface ITrainingCallback
     /// <summary>After each batch's update.</summary>
     void OnBatchEnd(BatchProgress progress) { }
 
-    /// <summary>After an epoch; may call <see cref="TrainingControl.Stop"/>.</summary>
+    /// <summary>After an epoch has been scored (<see cref="EpochSummary.Metrics"/>), before the schedule, the stopping rules and the checkpoint; may call <see cref="TrainingControl.Stop"/>.</summary>
     void OnEpochEnd(EpochSummary summary, TrainingControl control) { }
 }
 
@@ -138,9 +206,13 @@ public sealed record FitResult(IReadOnlyList<EpochSummary> History, bool Cancell
 /// <param name="Loss">Mean loss.</param>
 /// <param name="ExactMatch">Fraction of samples whose every output rounds to its target.</param>
 /// <param name="BitAccuracy">Fraction of outputs that round to their target.</param>
-public sealed record Evaluation(double Loss, double ExactMatch, double BitAccuracy);
-
-internal static class Numeric
+public sealed record Evaluation(double Loss, double ExactMatch, double BitAccuracy)
 {
-    public static double ToDouble<T>(T value) where T : IFloatingPointIeee754<T> => double.CreateChecked(value);
+    /// <summary>As metrics of an epoch: <c>exact</c>, <c>bit_accuracy</c>, <c>eval_loss</c>.</summary>
+    public IReadOnlyDictionary<string, double> ToMetrics() => new Dictionary<string, double>
+    {
+        [MetricNames.Exact] = ExactMatch,
+        [MetricNames.BitAccuracy] = BitAccuracy,
+        [MetricNames.EvaluationLoss] = Loss,
+    };
 }
