@@ -25,6 +25,7 @@ public static class TrainCommand
         generalCheckpoints.AddTo(train);
         train.SetAction(parse => Run(general.Read(parse), "general", generalCheckpoints.Read(parse)));
         train.Subcommands.Add(IamtraskCommand.Create());
+        train.Subcommands.Add(TextTrainCommand.Create());
         foreach (var preset in TrainPreset.All)
         {
             var command = new Command(preset.Name, $"{preset.Description} Flags: {preset.Settings.Flags()}.");
@@ -229,7 +230,7 @@ public static class TrainCommand
     }
 
     /// <summary>Fails before any training when the model could not be saved to <paramref name="path"/> afterwards.</summary>
-    private static void CheckWritable(string path)
+    internal static void CheckWritable(string path)
     {
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new UsageException($"--out {path}: is a folder, not a file");

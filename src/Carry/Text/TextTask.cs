@@ -62,6 +62,9 @@ public sealed class TextTask<T> : ITrainingTask<T> where T : unmanaged, IFloatin
     /// <summary>Characters one training step predicts: batch × seq.</summary>
     public int CharactersPerStep => Options.Batch * Options.Seq;
 
+    /// <summary>The mean loss per character of the last training step (nats).</summary>
+    public double LastStepLoss { get; private set; } = double.NaN;
+
     /// <summary>Parallel streams the validation text fills (at most the batch; 0 when it is shorter than one chunk).</summary>
     public int ValidationStreams => _validation.Streams;
 
@@ -85,6 +88,7 @@ public sealed class TextTask<T> : ITrainingTask<T> where T : unmanaged, IFloatin
             _training.Fill(k, _x, _y);
             double loss = double.CreateChecked(model.TrainStep(_x, _y, Options.ClipValue, Options.ClipNorm, _state));
             if (!double.IsFinite(loss)) throw new TrainingDivergedException(context.Epoch, k, loss);
+            LastStepLoss = loss;
             lossSum += loss * perStep;
             int seen = (k + 1) * perStep;
             context.ReportBatch(new BatchProgress(context.Epoch, k, steps, seen, steps * perStep, lossSum / seen) { LossSum = lossSum });
