@@ -82,15 +82,16 @@ def step(k, state):
 
 loss, state = step(0, None)  # warm-up, not timed
 k, steps, losses = 1, 0, []
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 while time.perf_counter() - start < a.seconds:
     if k == chunks:
         k, state = 0, None
     loss, state = step(k, state)
     losses.append(loss)
     k, steps = k + 1, steps + 1
-elapsed = time.perf_counter() - start
-line = (f"torch corpus={a.corpus} symbols={V} chars_per_s={steps * B * SEQ / elapsed:.0f} steps={steps} "
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+line = (f"torch corpus={a.corpus} symbols={V} chars_per_s={steps * B * SEQ / elapsed:.0f} "
+        f"chars_per_cpu_s={steps * B * SEQ / cpu:.0f} steps={steps} "
         f"seconds={elapsed:.1f} train_loss={sum(losses[-20:]) / len(losses[-20:]):.4f}")
 if a.validate:
     vx, vy, vchunks = streams(data[split:], B)
