@@ -171,3 +171,60 @@ public sealed class TextTests
         Assert.Equal(new PoemScore(0, 0), PoemForm.Score(good));
     }
 }
+
+/// <summary>char-rnn training through the fit loop: a run stopped mid-epoch and resumed ends where an unbroken run ends.</summary>
+public sealed class TextTrainingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("carry-text-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly CharRnnOptions Small = new() { HiddenSize = 8, Seq = 5, Batch = 3, Dropout = 0.1, Decay = 0.5, DecayAfter = 1 };
+
+    private static TextCorpus Corpus() => TextCorpus.FromBytes(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("the cat sat on the mat.\n", 12))), "cats.txt", Small.Batch, Small.Seq);
+
+    private sealed class StopAfter(int steps, CancellationTokenSource source, Sequential<float> model) : Carry.Training.ITrainingCallback
+    {
+        public void OnBatchEnd(Carry.Training.BatchProgress progress)
+        {
+            if (model.Optimizer!.StepCount == steps) source.Cancel();
+        }
+    }
+
+    private (Sequential<float> Model, Carry.Training.TrainingResult Result) Train(string? checkpoint, int stopAfter, Carry.Serialization.TrainingCheckpoint<float>? resume = null)
+    {
+        var corpus = Corpus();
+        var model = resume?.Model ?? CharRnn.Create<float>(corpus.Vocabulary, Small, seed: 4);
+        CharRnn.Compile(model, corpus.Vocabulary, Small);
+        var task = new TextTask<float>(corpus, Small, CharRnn.InputWidth(model, corpus.Vocabulary));
+        using var source = new CancellationTokenSource();
+        var options = new Carry.Training.FitOptions
+        {
+            Epochs = 3, Shuffle = false, CheckpointPath = checkpoint, CancellationToken = source.Token,
+            Schedule = new Carry.Training.StepDecay(Small.Decay, after: Small.DecayAfter),
+        };
+        var trainer = new Carry.Training.Trainer<float>(model, task, options, stopAfter > 0 ? [new StopAfter(stopAfter, source, model)] : null);
+        return (model, trainer.Run(resume));
+    }
+
+    [Fact]
+    public void GivenARunStoppedMidEpoch_WhenResumedFromItsCheckpoint_ThenWeightsAndHistoryMatchAnUnbrokenRun()
+    {
+        var (whole, wholeResult) = Train(null, 0);
+        Assert.Equal(3, wholeResult.CompletedEpochs);
+        Assert.All(wholeResult.History, e => Assert.True(e.Metrics[Carry.Training.MetricNames.ValidationLoss] > 0));
+        Assert.Equal([0.002, 0.001, 0.0005], wholeResult.History.Select(e => Math.Round(e.LearningRate, 6)));
+
+        string checkpoint = Path.Combine(_dir, "run.ckpt");
+        var corpus = Corpus();
+        int stepsPerEpoch = new TextStreams(corpus.Training, Small.Batch, Small.Seq).ChunkCount;
+        var (_, stopped) = Train(checkpoint, stepsPerEpoch + 2); // inside the second epoch, state carried from two chunks
+        Assert.True(stopped.Cancelled);
+        var resumed = Train(checkpoint, 0, Carry.Serialization.Checkpoint.Load<float>(checkpoint));
+        Assert.Equal(3, resumed.Result.CompletedEpochs);
+        var expected = whole.ParameterList;
+        var actual = resumed.Model.ParameterList;
+        for (int i = 0; i < expected.Count; i++) Assert.Equal(expected[i].Value.Span.ToArray(), actual[i].Value.Span.ToArray());
+        Assert.Equal(wholeResult.History.Select(e => e.Loss), resumed.Result.History.Select(e => e.Loss));
+    }
+}
