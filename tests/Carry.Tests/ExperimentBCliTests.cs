@@ -204,14 +204,16 @@ public sealed class ExperimentBCliTests : IDisposable
     }
 
     [Fact]
-    public void GivenATrainingPlotFlag_WhenTrained_ThenTheDiagramIsDrawnFirst()
+    public void GivenATrainingPlotFlag_WhenTrained_ThenTheDiagramIsDrawnBeforeTheFirstEpoch()
     {
         string svg = PathOf("first.svg");
 
-        TrainTiny("plotted.carry", "--plot", svg);
+        var (code, output, error) = CliRunner.Run("train", "--units", "8", "--epochs", "1", "--bits", "3", "--out", PathOf("plotted.carry"), "--plot", svg);
 
-        Assert.True(File.Exists(svg));
+        Assert.True(code == 0, error);
         Assert.Contains("lstm: LSTM", File.ReadAllText(svg), StringComparison.Ordinal);
+        int drew = output.IndexOf($"drew the model to {svg}", StringComparison.Ordinal), epoch = output.IndexOf("epoch 1/1", StringComparison.Ordinal);
+        Assert.True(drew >= 0 && epoch > drew, $"the diagram line should come before the first epoch's: {output}");
     }
 
     [Fact]
@@ -253,8 +255,9 @@ public sealed class ExperimentBCliTests : IDisposable
     }
 
     [Fact]
-    public void GivenOperandsWiderThanTenBits_WhenTrained_ThenFreshRandomPairsAreDrawnEachEpoch()
+    public void GivenOperandsWiderThanTenBits_WhenTrained_ThenItTrainsOnRandomPairsAndRecordsTheWidth()
     {
+        // That the pairs are drawn afresh every epoch is AdditionTask's test (TrainingLoopTests).
         string path = PathOf("wide.carry");
 
         var (code, output, error) = CliRunner.Run("train", "--units", "4", "--epochs", "2", "--bits", "12", "--samples-per-epoch", "256", "--out", path);
@@ -268,10 +271,57 @@ public sealed class ExperimentBCliTests : IDisposable
     [Fact]
     public void GivenTheFastPreset_WhenItsHelpIsShown_ThenItListsItsFlags()
     {
-        var (code, output, _) = CliRunner.Run("train", "--help");
+        var (code, output, _) = CliRunner.Run("train", "keras-fast", "--help");
 
         Assert.Equal(0, code);
-        Assert.Contains("keras-fast", output, StringComparison.Ordinal);
-        Assert.Contains("keras", output, StringComparison.Ordinal);
+        Assert.Contains("Flags: --cell lstm --hidden 128 --encoding concat --bits 8 --dropout 0 --loss bce --optimizer adam --lr 0.006 --decay 0.93 --batch 64 --epochs 60 --until-perfect.",
+            output.ReplaceLineEndings(" "), StringComparison.Ordinal);
+        Assert.Matches(@"--lr <lr>\s+Learning rate\. \[default: 0\.006\]", output);
+        Assert.Matches(@"--hidden, --units <hidden>\s+Hidden units per recurrent layer\. \[default: 128\]", output);
+    }
+
+    [Fact]
+    public void GivenACosineSchedule_WhenTrained_ThenTheHistoryBesideTheModelHasEveryEpochsRate()
+    {
+        string model = PathOf("cosine.carry");
+
+        var (code, _, error) = CliRunner.Run("train", "--units", "4", "--epochs", "4", "--bits", "3", "--lr", "0.01", "--schedule", "cosine", "--min-lr", "0.001", "--out", model);
+
+        Assert.True(code == 0, error);
+        var lines = File.ReadAllLines(model + ".history.csv");
+        var header = lines[0].Split(',');
+        Assert.Equal(["epoch", "loss", "exact", "bit_accuracy", "lr", "seconds"], header[..6]);
+        var rates = lines[1..].Select(l => double.Parse(l.Split(',')[4], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var cosine = new Carry.Training.CosineDecay(0.01, 4, 0.001);
+        Assert.Equal(Enumerable.Range(0, 4).Select(cosine.Rate), rates);
+    }
+
+    [Fact]
+    public void GivenPatienceOnExact_WhenExactStalls_ThenTrainingStopsEarlyAndSaysSo()
+    {
+        string model = PathOf("patient.carry"), history = PathOf("patient.csv");
+
+        // A learning rate this small leaves exact where it starts, so patience 2 ends the run after epoch 3.
+        var (code, output, error) = CliRunner.Run("train", "--units", "4", "--epochs", "20", "--bits", "3", "--lr", "1e-9",
+            "--patience", "2", "--monitor", "exact", "--history", history, "--out", model);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("exact has not improved for 2 epochs: stopping after 3 (--patience)", output, StringComparison.Ordinal);
+        Assert.Equal(1 + 3, File.ReadAllLines(history).Length);
+        Assert.False(File.Exists(model + ".history.csv"));
+    }
+
+    [Theory]
+    [InlineData("unknown schedule 'linear'", "--schedule", "linear")]
+    [InlineData("unknown monitor 'accuracy'", "--monitor", "accuracy")]
+    [InlineData("--patience must be 0 (off) or more epochs", "--patience", "-1")]
+    [InlineData("--min-lr must be between 0 and --lr", "--min-lr", "1")]
+    public void GivenBadLoopFlags_WhenTraining_ThenOneLineAndExit2(string expected, params string[] flags)
+    {
+        var (code, _, error) = CliRunner.Run(["train", "--epochs", "1", "--bits", "3", "--out", PathOf("bad.carry"), .. flags]);
+
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
     }
 }

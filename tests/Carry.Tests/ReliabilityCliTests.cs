@@ -108,6 +108,17 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
         Assert.Contains($"resuming {checkpoint} at epoch {position.Epoch + 1}, step {position.Step + 1}", stdout, StringComparison.Ordinal);
         Assert.Equal(DataSection(straight), DataSection(resumed));
         Assert.Equal(Comparable(straight), Comparable(resumed));
+        Assert.Equal(HistoryWithoutSeconds(straight), HistoryWithoutSeconds(resumed));
+    }
+
+    /// <summary>The history CSV written beside a model, every column but the wall-clock one.</summary>
+    private static string[] HistoryWithoutSeconds(string model)
+    {
+        var lines = File.ReadAllLines(model + ".history.csv");
+        int seconds = Array.IndexOf(lines[0].Split(','), "seconds");
+        Assert.True(seconds > 0, $"no seconds column in {lines[0]}");
+        Assert.True(lines.Length > 2, "the history should have a row per epoch");
+        return lines.Select(line => string.Join(',', line.Split(',').Where((_, i) => i != seconds))).ToArray();
     }
 
     [Theory]
@@ -138,6 +149,7 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
         (code, _, error) = RunChild("train", "--resume", checkpoint);
         Assert.True(code == 0, error);
         Assert.Equal(Comparable(straight), Comparable(resumed));
+        Assert.Equal(HistoryWithoutSeconds(straight), HistoryWithoutSeconds(resumed));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using Carry.Arithmetic;
+using Carry.Numerics;
 using Carry.Serialization;
 
 namespace Carry.Cli.Commands;
@@ -66,7 +67,7 @@ public static class AddCommand
         }
         catch (ArgumentException e)
         {
-            throw new UsageException(e.Message.Split(" (Parameter", 2)[0]);
+            throw new UsageException(Check.Plain(e));
         }
         var stdout = Console.Out;
         if (showBits)
@@ -84,20 +85,7 @@ public static class AddCommand
     }
 
     /// <summary>The article's printout: <c>[1 0 0 1 1 1 0 1]: 157</c>, most significant bit first.</summary>
-    private static string BitLine(BigInteger value, int width)
-    {
-        byte[] bytes = value.ToByteArray(isUnsigned: true, isBigEndian: false);
-        var sb = new StringBuilder((2 * width) + 16);
-        sb.Append('[');
-        for (int t = width - 1; t >= 0; t--)
-        {
-            bool bit = (t >> 3) < bytes.Length && ((bytes[t >> 3] >> (t & 7)) & 1) != 0;
-            sb.Append(bit ? '1' : '0');
-            if (t > 0) sb.Append(' ');
-        }
-        sb.Append("]: ").Append(DecimalText.Format(value));
-        return sb.ToString();
-    }
+    private static string BitLine(BigInteger value, int width) => $"{BitText.Format(value, width)}: {DecimalText.Format(value)}";
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";
 }

@@ -45,30 +45,6 @@ internal static class AdderModels
     /// <summary>The task a model of these settings solves (stored in the file).</summary>
     public static TaskInfo Task(TrainSettings s) => new(s.Encoding, s.Bits);
 
-    /// <summary>
-    /// Training data: every pair when <c>bits ≤ 10</c> (i the outer loop), otherwise
-    /// <paramref name="count"/> random pairs from <paramref name="random"/>.
-    /// </summary>
-    public static (Tensor<float> Inputs, Tensor<float> Targets) Data(string encoding, int bits, int count, RandomGenerator random)
-    {
-        bool aligned = encoding == AlignedEncoding.Name;
-        if (bits <= ConcatEncoding.MaxAllPairsBits)
-        {
-            if (!aligned) return ConcatEncoding.AllPairs<float>(bits);
-            int n = 1 << bits;
-            var pairs = new List<(BigInteger, BigInteger)>(n * n);
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < n; j++) pairs.Add((i, j));
-            }
-            return AlignedEncoding.Batch<float>(pairs, AlignedEncoding.Steps(bits));
-        }
-        if (!aligned) return ConcatEncoding.RandomPairs<float>(bits, count, random);
-        var drawn = new List<(BigInteger, BigInteger)>(count);
-        for (int i = 0; i < count; i++) drawn.Add((RandomBits.Next(bits, random), RandomBits.Next(bits, random)));
-        return AlignedEncoding.Batch<float>(drawn, AlignedEncoding.Steps(bits));
-    }
-
     /// <summary>Per-sample input shape of a task: concat <c>[2·bits, 1]</c>, aligned <c>[bits+1, 2]</c>.</summary>
     public static int[] InputShape(TaskInfo task) => task.Encoding == AlignedEncoding.Name
         ? [AlignedEncoding.Steps(task.Bits), 2]

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using Carry.Arithmetic;
+using Carry.Numerics;
 using Carry.Serialization;
 
 namespace Carry.Cli.Commands;
@@ -78,7 +79,7 @@ public static class EvalCommand
         }
         catch (ArgumentException e)
         {
-            throw new UsageException($"{path}: " + e.Message.Split(" (Parameter", 2)[0]);
+            throw new UsageException($"{path}: " + Check.Plain(e));
         }
         var stdout = Console.Out;
         if (asJson)

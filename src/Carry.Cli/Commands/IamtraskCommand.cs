@@ -3,8 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using Carry.Arithmetic;
-using Carry.Layers;
+using Carry.Numerics;
 using Carry.Serialization;
+using Carry.Training;
 
 namespace Carry.Cli.Commands;
 
@@ -26,9 +27,10 @@ public static class IamtraskCommand
         var printEvery = new Option<int>("--print-every") { Description = "Print the five lines every this many iterations", DefaultValueFactory = _ => 1000 };
         var output = new Option<string>("--out") { Description = "Where to save the trained model", DefaultValueFactory = _ => "elman.carry" };
         var single = new Option<bool>("--float") { Description = "Train in float (single precision) instead of double" };
+        var history = new Option<string?>("--history") { Description = "Write iteration,loss,exact,bit_accuracy per print interval as CSV here (default: <out>.history.csv)" };
 
         var command = new Command(IamtraskPreset.Name, "Experiment A: iamtrask's numpy Elman RNN learns 8-bit addition, one bit per step, reproduced digit for digit.");
-        foreach (var option in new Option[] { seed, hidden, lr, iterations, bits, printEvery, output, single }) command.Options.Add(option);
+        foreach (var option in new Option[] { seed, hidden, lr, iterations, bits, printEvery, output, single, history }) command.Options.Add(option);
         command.SetAction(parse =>
         {
             var options = new IamtraskOptions
@@ -46,29 +48,29 @@ public static class IamtraskCommand
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw new UsageException(OptionName(e.ParamName) + ": " + FirstSentence(e.Message));
+                throw new UsageException(OptionName(e.ParamName) + ": " + Check.Plain(e));
             }
             string path = parse.GetValue(output) ?? "elman.carry";
-            if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--out: give a file name for the model.");
-            string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-            if (!Directory.Exists(folder)) throw new UsageException($"--out: the folder {folder} does not exist.");
-            if (Directory.Exists(path)) throw new UsageException($"--out: {path} is a folder; give a file name for the model.");
-            return parse.GetValue(single) ? Run<float>(options, path) : Run<double>(options, path);
+            OutputPath.Check("--out", path);
+            string historyPath = parse.GetValue(history) ?? HistoryCsv.PathBeside(path);
+            OutputPath.Check("--history", historyPath);
+            return parse.GetValue(single) ? Run<float>(options, path, historyPath) : Run<double>(options, path, historyPath);
         });
         return command;
     }
 
-    private static int Run<T>(IamtraskOptions options, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    private static int Run<T>(IamtraskOptions options, string path, string historyPath) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string precision = typeof(T) == typeof(double) ? "double" : "float";
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"iamtrask: seed {options.Seed}, hidden {options.Hidden}, lr {options.LearningRate}, {options.Iterations} iterations, {options.Bits} bits, {precision}"));
         var clock = Stopwatch.StartNew();
         var stdout = Console.Out;
+        var intervals = new List<IamtraskInterval>();
         var result = IamtraskPreset.Train<T>(options, report =>
         {
             foreach (var line in report.Lines) stdout.WriteLine(line);
-        });
+        }, intervals.Add);
         clock.Stop();
         var training = new Dictionary<string, string>
         {
@@ -92,8 +94,9 @@ public static class IamtraskCommand
             Training = training,
         };
         ModelFile.Save(path, result.Model, metadata);
+        HistoryCsv.WriteText(historyPath, HistoryCsv.Format(IamtraskInterval.Columns, intervals.Select(i => i.Values)));
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"iamtrask: trained in {clock.Elapsed.TotalSeconds:F2} s; saved {path} (seed {options.Seed})"));
+            $"iamtrask: trained in {clock.Elapsed.TotalSeconds:F2} s; saved {path} and its history {historyPath} (seed {options.Seed})"));
         return ExitCodes.Success;
     }
 
@@ -107,11 +110,4 @@ public static class IamtraskCommand
         nameof(IamtraskOptions.PrintEvery) => "--print-every",
         _ => parameter ?? "option",
     };
-
-    private static string FirstSentence(string message)
-    {
-        int end = message.IndexOf(" (Parameter", StringComparison.Ordinal);
-        string text = end >= 0 ? message[..end] : message;
-        return text.ReplaceLineEndings(" ").Trim();
-    }
 }

@@ -67,9 +67,9 @@ public static class PredictCommand
                 continue;
             }
             text.AppendLine(new string('=', 30));
-            text.AppendLine(CultureInfo.InvariantCulture, $"{BitVector(a, bits)}: {a}");
-            text.AppendLine(CultureInfo.InvariantCulture, $"{BitVector(b, bits)}: {b}");
-            text.AppendLine(CultureInfo.InvariantCulture, $"{BitVector(sums[k], bits + 1)}: {sums[k]}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{BitText.Format(a, bits)}: {a}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{BitText.Format(b, bits)}: {b}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{BitText.Format(sums[k], bits + 1)}: {sums[k]}");
             if (text.Length > 1 << 16)
             {
                 output.Write(text);
@@ -80,17 +80,5 @@ public static class PredictCommand
         else text.AppendLine(CultureInfo.InvariantCulture, $"{correct}/{pairs.Count} correct");
         output.Write(text);
         return ExitCodes.Success;
-    }
-
-    /// <summary><c>[1 0 0 1 1 1 0 1]</c>: <paramref name="width"/> bits of <paramref name="x"/>, most significant first.</summary>
-    internal static string BitVector(BigInteger x, int width)
-    {
-        var s = new StringBuilder("[");
-        for (int k = width - 1; k >= 0; k--)
-        {
-            s.Append(((x >> k) & BigInteger.One).IsZero ? '0' : '1');
-            if (k > 0) s.Append(' ');
-        }
-        return s.Append(']').ToString();
     }
 }

@@ -122,7 +122,7 @@ public static class TextTrainCommand
             request = request with { Path = request.Path ?? request.Resume };
         }
         var s = Validate(settings!);
-        TrainCommand.CheckWritable(s.Out);
+        OutputPath.Check("--out", s.Out);
         if (request.Path is not null && Path.GetFullPath(request.Path) == Path.GetFullPath(s.Out)) throw new UsageException($"--checkpoint and --out are the same file ({s.Out}); give the checkpoint its own name");
         if (!File.Exists(s.Corpus)) throw new UsageException($"--corpus {s.Corpus}: no such file");
         var corpus = TextCorpus.Load(s.Corpus, s.Model.Batch, s.Model.Seq);

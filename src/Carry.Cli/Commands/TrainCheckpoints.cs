@@ -52,14 +52,7 @@ internal sealed class CheckpointFlags
         int every = parse.GetValue(_every);
         string? resume = parse.GetValue(_resume);
         if (every < 0) throw new UsageException($"--checkpoint-every must be 0 or more steps, not {every}");
-        if (path is not null)
-        {
-            if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--checkpoint needs a file name");
-            string full = System.IO.Path.GetFullPath(path);
-            if (Directory.Exists(full)) throw new UsageException($"--checkpoint {path}: is a folder, not a file");
-            string? folder = System.IO.Path.GetDirectoryName(full);
-            if (folder is not null && !Directory.Exists(folder)) throw new UsageException($"--checkpoint {path}: the folder '{folder}' does not exist");
-        }
+        if (path is not null) OutputPath.Check("--checkpoint", path);
         if (resume is not null)
         {
             if (string.IsNullOrWhiteSpace(resume)) throw new UsageException("--resume needs a checkpoint file");
@@ -84,9 +77,9 @@ internal sealed class CheckpointFlags
 }
 
 /// <summary>
-/// What a <c>carry train</c> checkpoint stores besides the model and optimizer: the run's
-/// settings (so <c>--resume</c> needs no flags) and its progress (epochs completed, the best
-/// epoch so far). Serialised as the checkpoint's <c>settings</c> and <c>state</c> strings.
+/// What a <c>carry train</c> checkpoint stores besides what the fit loop keeps (model, optimizer,
+/// position, generators, history, best epoch): the run's settings, so that <c>--resume</c> needs
+/// no flags. Serialised as the checkpoint's <c>settings</c> string.
 /// </summary>
 internal static class TrainRunRecord
 {
@@ -117,31 +110,5 @@ internal static class TrainRunRecord
         return (run.Preset, run.Settings, run.EverySteps);
     }
 
-    /// <summary>The progress string.</summary>
-    public static string State(RunProgress progress) => JsonSerializer.Serialize(progress, Json);
-
-    /// <summary>Reads a checkpoint's progress string.</summary>
-    /// <exception cref="ModelFormatException">Missing or not valid.</exception>
-    public static RunProgress ReadState(string? json, string path)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<RunProgress>(json ?? throw new JsonException("missing"), Json) ?? throw new JsonException("null");
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
-        {
-            throw new ModelFormatException(path, $"the checkpoint's training progress is not valid: {e.Message}");
-        }
-    }
-
     private sealed record RunSettings(string Preset, TrainSettings Settings, int EverySteps);
 }
-
-/// <summary>A training run's progress besides the weights: epochs completed and the best epoch so far.</summary>
-/// <param name="Completed">Epochs completed.</param>
-/// <param name="BestEpoch">The best epoch (from 0), or −1 before the first one ends.</param>
-/// <param name="BestExact">Its exact-match rate.</param>
-/// <param name="BestEvalLoss">Its evaluation loss (null: +∞).</param>
-/// <param name="BestTrainingLoss">Its training loss (null: NaN).</param>
-/// <param name="ElapsedSeconds">Wall time spent training so far.</param>
-internal sealed record RunProgress(int Completed, int BestEpoch, double BestExact, double? BestEvalLoss, double? BestTrainingLoss, double ElapsedSeconds);

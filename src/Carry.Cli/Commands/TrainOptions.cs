@@ -7,11 +7,11 @@ namespace Carry.Cli.Commands;
 internal sealed class TrainOptions
 {
     private readonly TrainSettings _defaults;
-    private readonly Option<string> _cell, _activation, _encoding, _loss, _optimizer, _out, _init;
-    private readonly Option<string?> _plot;
-    private readonly Option<int> _layers, _hidden, _bits, _epochs, _batch, _samplesPerEpoch, _threads;
+    private readonly Option<string> _cell, _activation, _encoding, _loss, _optimizer, _out, _init, _schedule, _monitor;
+    private readonly Option<string?> _plot, _history;
+    private readonly Option<int> _layers, _hidden, _bits, _epochs, _batch, _samplesPerEpoch, _threads, _patience, _plateauPatience;
     private readonly Option<bool> _bidirectional, _untilPerfect;
-    private readonly Option<double> _dropout, _lr, _decay, _clip;
+    private readonly Option<double> _dropout, _lr, _decay, _clip, _minLr, _plateauFactor;
     private readonly Option<ulong> _seed;
 
     public TrainOptions(TrainSettings d, bool general)
@@ -29,6 +29,13 @@ internal sealed class TrainOptions
         _batch = new("--batch") { Description = "Samples per step (shuffled each epoch).", DefaultValueFactory = _ => d.Batch };
         _lr = new("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => d.LearningRate };
         _decay = new("--decay") { Description = "Multiply the learning rate by this after every epoch (1: constant).", DefaultValueFactory = _ => d.Decay };
+        _schedule = new("--schedule") { Description = "Learning-rate schedule: step (x --decay each epoch), cosine (--lr down to --min-lr over --epochs) or plateau (x --plateau-factor when --monitor stalls for --plateau-patience epochs).", DefaultValueFactory = _ => d.Schedule };
+        _minLr = new("--min-lr") { Description = "Lowest learning rate of the cosine and plateau schedules.", DefaultValueFactory = _ => d.MinLearningRate };
+        _plateauFactor = new("--plateau-factor") { Description = "Plateau schedule: multiply the rate by this, in (0, 1).", DefaultValueFactory = _ => d.PlateauFactor };
+        _plateauPatience = new("--plateau-patience") { Description = "Plateau schedule: epochs without improvement before a reduction.", DefaultValueFactory = _ => d.PlateauPatience };
+        _patience = new("--patience") { Description = "Early stopping: stop after N epochs without improvement in --monitor (0: off).", DefaultValueFactory = _ => d.Patience };
+        _monitor = new("--monitor") { Description = "What early stopping and the plateau schedule watch: loss (training loss), exact or bit_accuracy.", DefaultValueFactory = _ => d.Monitor };
+        _history = new("--history") { Description = "Write the per-epoch history (loss, exact, bit_accuracy, lr, seconds) as CSV here (default: <out>.history.csv)." };
         _seed = new("--seed") { Description = "Seed of initialisation, dropout and shuffling.", DefaultValueFactory = _ => d.Seed };
         _loss = new("--loss") { Description = "Loss: mse or bce.", DefaultValueFactory = _ => d.Loss };
         _optimizer = new("--optimizer") { Description = "Optimizer: sgd, momentum, adagrad, rmsprop or adam (Keras's: beta 0.9/0.999, eps 1e-7).", DefaultValueFactory = _ => d.Optimizer };
@@ -48,7 +55,8 @@ internal sealed class TrainOptions
     public void AddTo(Command command)
     {
         Option[] all = [_cell, _activation, _layers, _bidirectional, _hidden, _encoding, _bits, _dropout, _epochs, _batch, _lr, _decay,
-            _seed, _loss, _optimizer, _clip, _init, _out, _untilPerfect, _plot, _samplesPerEpoch, _threads];
+            _schedule, _minLr, _plateauFactor, _plateauPatience, _patience, _monitor,
+            _seed, _loss, _optimizer, _clip, _init, _out, _history, _untilPerfect, _plot, _samplesPerEpoch, _threads];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -69,6 +77,13 @@ internal sealed class TrainOptions
             Batch = parse.GetValue(_batch),
             LearningRate = parse.GetValue(_lr),
             Decay = parse.GetValue(_decay),
+            Schedule = (parse.GetValue(_schedule) ?? _defaults.Schedule).ToLowerInvariant(),
+            MinLearningRate = parse.GetValue(_minLr),
+            PlateauFactor = parse.GetValue(_plateauFactor),
+            PlateauPatience = parse.GetValue(_plateauPatience),
+            Patience = parse.GetValue(_patience),
+            Monitor = (parse.GetValue(_monitor) ?? _defaults.Monitor).ToLowerInvariant(),
+            History = parse.GetValue(_history) ?? _defaults.History,
             Seed = parse.GetValue(_seed),
             Loss = (parse.GetValue(_loss) ?? _defaults.Loss).ToLowerInvariant(),
             Optimizer = (parse.GetValue(_optimizer) ?? _defaults.Optimizer).ToLowerInvariant(),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Carry.Arithmetic;
 using Carry.Layers;
+using Carry.Training;
 
 namespace Carry.Cli.Commands;
 
@@ -46,6 +47,27 @@ internal sealed record TrainSettings
     /// <summary>Multiply the learning rate by this after every epoch (default 1: constant).</summary>
     public double Decay { get; init; } = 1.0;
 
+    /// <summary>Learning-rate schedule: <c>step</c> (multiply by <see cref="Decay"/> each epoch), <c>cosine</c> or <c>plateau</c> (default step).</summary>
+    public string Schedule { get; init; } = "step";
+
+    /// <summary>Lowest learning rate of the cosine and plateau schedules (default 0).</summary>
+    public double MinLearningRate { get; init; }
+
+    /// <summary>Plateau schedule: multiply the rate by this when <see cref="Monitor"/> stalls (default 0.5).</summary>
+    public double PlateauFactor { get; init; } = 0.5;
+
+    /// <summary>Plateau schedule: epochs without improvement before a reduction (default 5).</summary>
+    public int PlateauPatience { get; init; } = 5;
+
+    /// <summary>Early stopping: stop after this many epochs without improvement in <see cref="Monitor"/> (default 0: off).</summary>
+    public int Patience { get; init; }
+
+    /// <summary>The value early stopping and the plateau schedule watch: <c>loss</c> or <c>exact</c> (default loss).</summary>
+    public string Monitor { get; init; } = "loss";
+
+    /// <summary>Where the history CSV goes; null: beside the model, <c>&lt;out&gt;.history.csv</c>.</summary>
+    public string? History { get; init; }
+
     /// <summary>Seed of initialisation, dropout and shuffling (default 0).</summary>
     public ulong Seed { get; init; }
 
@@ -79,6 +101,12 @@ internal sealed record TrainSettings
     /// <summary>The cells the general form accepts.</summary>
     public static readonly string[] Cells = [LayerKinds.Elman, LayerKinds.Jordan, LayerKinds.Lstm, LayerKinds.Gru];
 
+    /// <summary>The schedules accepted.</summary>
+    public static readonly string[] Schedules = ["step", "cosine", "plateau"];
+
+    /// <summary>The values early stopping and the plateau schedule can watch.</summary>
+    public static readonly string[] Monitors = ["loss", "exact", "bit_accuracy"];
+
     /// <summary>The optimizers accepted.</summary>
     public static readonly string[] Optimizers = ["sgd", "momentum", "adagrad", "rmsprop", "adam"];
 
@@ -96,6 +124,13 @@ internal sealed record TrainSettings
         if (Batch < 1) Fail($"--batch must be at least 1, not {Batch}");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) Fail($"--lr must be a positive number, not {Format(LearningRate)}");
         if (!(Decay > 0 && Decay <= 1)) Fail($"--decay must be in (0, 1], not {Format(Decay)}");
+        if (!Schedules.Contains(Schedule)) Fail($"unknown schedule '{Schedule}' (expected {string.Join(", ", Schedules)})");
+        if (!(MinLearningRate >= 0 && MinLearningRate <= LearningRate)) Fail($"--min-lr must be between 0 and --lr ({Format(LearningRate)}), not {Format(MinLearningRate)}");
+        if (!(PlateauFactor > 0 && PlateauFactor < 1)) Fail($"--plateau-factor must be in (0, 1), not {Format(PlateauFactor)}");
+        if (PlateauPatience < 1) Fail($"--plateau-patience must be at least 1, not {PlateauPatience}");
+        if (Patience < 0) Fail($"--patience must be 0 (off) or more epochs, not {Patience}");
+        if (!Monitors.Contains(Monitor)) Fail($"unknown monitor '{Monitor}' (expected {string.Join(", ", Monitors)})");
+        if (History is not null && string.IsNullOrWhiteSpace(History)) Fail("--history needs a file name");
         if (Loss is not ("mse" or "bce")) Fail($"unknown loss '{Loss}' (expected mse or bce)");
         if (!Optimizers.Contains(Optimizer)) Fail($"unknown optimizer '{Optimizer}' (expected {string.Join(", ", Optimizers)})");
         if (!(Clip >= 0) || double.IsInfinity(Clip)) Fail($"--clip must be a finite number ≥ 0, not {Format(Clip)}");
@@ -105,8 +140,19 @@ internal sealed record TrainSettings
         return this;
     }
 
-    /// <summary>True when every pair of the width is enumerated (otherwise random pairs are drawn each epoch).</summary>
-    public bool AllPairs => Bits <= ConcatEncoding.MaxAllPairsBits;
+    /// <summary>The history file: <see cref="History"/>, or <c>&lt;out&gt;.history.csv</c>.</summary>
+    public string HistoryPath => History ?? HistoryCsv.PathBeside(Out);
+
+    /// <summary>The learning-rate schedule these settings ask for; null for a constant rate.</summary>
+    public ILearningRateSchedule? LearningRateSchedule() => Schedule switch
+    {
+        "cosine" => new CosineDecay(LearningRate, Epochs, MinLearningRate),
+        "plateau" => new ReduceOnPlateau(Monitor, PlateauFactor, PlateauPatience, MinLearningRate),
+        _ => Decay == 1 ? null : new StepDecay(Decay),
+    };
+
+    /// <summary>Early stopping as asked (null when <see cref="Patience"/> is 0).</summary>
+    public EarlyStopping? EarlyStop() => Patience > 0 ? new EarlyStopping(Monitor, Patience) : null;
 
     /// <summary>The flags that reproduce these settings (shown by <c>--help</c> and stored in the file).</summary>
     public string Flags()
@@ -126,6 +172,11 @@ internal sealed record TrainSettings
         parts.Add($"--optimizer {Optimizer}");
         parts.Add($"--lr {Format(LearningRate)}");
         if (Decay != 1) parts.Add($"--decay {Format(Decay)}");
+        if (Schedule != "step") parts.Add($"--schedule {Schedule}");
+        if (Schedule != "step" && MinLearningRate > 0) parts.Add($"--min-lr {Format(MinLearningRate)}");
+        if (Schedule == "plateau") parts.Add($"--plateau-factor {Format(PlateauFactor)} --plateau-patience {PlateauPatience}");
+        if (Patience > 0) parts.Add($"--patience {Patience}");
+        if (Patience > 0 || Schedule == "plateau") parts.Add($"--monitor {Monitor}");
         parts.Add($"--batch {Batch}");
         parts.Add($"--epochs {Epochs}");
         if (Clip > 0) parts.Add($"--clip {Format(Clip)}");

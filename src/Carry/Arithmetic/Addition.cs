@@ -2,6 +2,7 @@ using System.Numerics;
 using Carry.Layers;
 using Carry.Numerics;
 using Carry.Serialization;
+using Carry.Training;
 
 namespace Carry.Arithmetic;
 
@@ -113,94 +114,52 @@ public static class Addition
             {
                 throw new ArgumentException($"A concat model adds {task.Bits}-bit numbers only; it cannot be evaluated at width {width}.", nameof(widths));
             }
-            bool all = aligned ? 2 * width <= 16 : width <= ConcatEncoding.MaxAllPairsBits;
-            var random = new RandomGenerator(seed + (ulong)width);
-            int count = all ? 1 << (2 * width) : samples;
-            int steps = aligned ? AlignedEncoding.Steps(width) : 2 * width;
-            if (aligned) CheckAligned(model, steps); else CheckConcat(model, width);
-            if (!aligned && all && AllPairsInference.Supports(model, width))
-            {
-                results.Add(ScoreAllPairs(AllPairsInference.Predict(model, width), width));
-                continue;
-            }
-            int batchSize = Math.Clamp(StepsPerBatch / steps, 1, 1024);
-            long exact = 0, bitsRight = 0;
-            int outPer = width + 1;
-            var pairs = new List<(BigInteger A, BigInteger B)>(batchSize);
-            for (int start = 0; start < count; start += batchSize)
-            {
-                int n = Math.Min(batchSize, count - start);
-                pairs.Clear();
-                for (int i = 0; i < n; i++)
-                {
-                    if (all)
-                    {
-                        int index = start + i;
-                        pairs.Add((index >> width, index & ((1 << width) - 1))); // i the outer loop, as Experiment B's data
-                    }
-                    else
-                    {
-                        pairs.Add((RandomBits.Next(width, random), RandomBits.Next(width, random)));
-                    }
-                }
-                Tensor<T> input;
-                var target = new byte[n * outPer]; // [N, w+1] in the encoding's order
-                if (aligned)
-                {
-                    input = new Tensor<T>(n, steps, 2); // [N, w+1, 2]
-                    for (int i = 0; i < n; i++)
-                    {
-                        WriteAligned(pairs[i].A, pairs[i].B, steps, input.Span.Slice(i * steps * 2, steps * 2));
-                        WriteBits(pairs[i].A + pairs[i].B, target.AsSpan(i * outPer, outPer));
-                    }
-                }
-                else
-                {
-                    var batch = ConcatEncoding.Batch<T>(pairs, width);
-                    input = batch.Inputs; // [N, 2w, 1]
-                    for (int i = 0; i < n * outPer; i++) target[i] = batch.Targets.Span[i] > T.Zero ? (byte)1 : (byte)0;
-                }
-                var output = model.Forward(input, training: false); // [N, w+1, 1] or [N, w+1]
-                T half = T.CreateChecked(0.5);
-                for (int i = 0; i < n; i++)
-                {
-                    int right = 0;
-                    for (int k = 0; k < outPer; k++)
-                    {
-                        byte bit = output.Span[(i * outPer) + k] >= half ? (byte)1 : (byte)0;
-                        if (bit == target[(i * outPer) + k]) right++;
-                    }
-                    bitsRight += right;
-                    if (right == outPer) exact++;
-                }
-            }
-            results.Add(new WidthAccuracy(width, count, all, (double)exact / count, (double)bitsRight / ((long)count * outPer)));
+            results.Add(EvaluateWidth(model, aligned, width, samples, seed));
         }
         return results;
     }
 
-    /// <summary>
-    /// Exact-match and per-bit accuracy of a concat model's outputs for every pair
-    /// <c>[4^width, width+1]</c> (i the outer loop, sum bits most significant first).
-    /// </summary>
-    private static WidthAccuracy ScoreAllPairs<T>(Tensor<T> outputs, int width) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Accuracy at one width: every pair or a seeded sample, through the prefix trie where a concat model allows.</summary>
+    private static WidthAccuracy EvaluateWidth<T>(Sequential<T> model, bool aligned, int width, int samples, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int count = 1 << (2 * width), outPer = width + 1;
-        T half = T.CreateChecked(0.5);
-        long exact = 0, bitsRight = 0;
-        for (int index = 0; index < count; index++)
+        bool all = aligned ? 2 * width <= 16 : width <= ConcatEncoding.MaxAllPairsBits;
+        int count = all ? 1 << (2 * width) : samples;
+        int steps = aligned ? AlignedEncoding.Steps(width) : 2 * width;
+        if (aligned) CheckAligned(model, steps); else CheckConcat(model, width);
+        BitScore score;
+        if (!aligned && all && AllPairsInference.Supports(model, width))
         {
-            int sum = (index >> width) + (index & ((1 << width) - 1));
-            int right = 0;
-            for (int k = 0; k < outPer; k++)
-            {
-                bool bit = outputs.Span[(index * outPer) + k] >= half;
-                if (bit == (((sum >> (width - k)) & 1) != 0)) right++;
-            }
-            bitsRight += right;
-            if (right == outPer) exact++;
+            var targets = ConcatEncoding.AllPairs<T>(width).Targets; // [4^w, w+1], i the outer loop
+            score = BitScore.Of<T>(AllPairsInference.Predict(model, width).Span, targets.Span, width + 1);
         }
-        return new WidthAccuracy(width, count, true, (double)exact / count, (double)bitsRight / ((long)count * outPer));
+        else
+        {
+            score = ScoreInBatches(model, aligned, width, count, all, new RandomGenerator(seed + (ulong)width));
+        }
+        return new WidthAccuracy(width, count, all, score.Exact, score.BitAccuracy);
+    }
+
+    /// <summary>Scores <paramref name="count"/> pairs (every pair in order when <paramref name="all"/>, else drawn from <paramref name="random"/>) a batch at a time.</summary>
+    private static BitScore ScoreInBatches<T>(Sequential<T> model, bool aligned, int width, int count, bool all, RandomGenerator random) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int steps = aligned ? AlignedEncoding.Steps(width) : 2 * width;
+        int batchSize = Math.Clamp(StepsPerBatch / steps, 1, 1024);
+        var score = default(BitScore);
+        var pairs = new List<(BigInteger A, BigInteger B)>(batchSize);
+        for (int start = 0; start < count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, count - start);
+            pairs.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                // Every pair with i the outer loop, as Experiment B's data; or a uniform sample.
+                pairs.Add(all ? ((start + i) >> width, (start + i) & ((1 << width) - 1)) : (RandomBits.Next(width, random), RandomBits.Next(width, random)));
+            }
+            var (input, target) = aligned ? AlignedEncoding.Batch<T>(pairs, steps) : ConcatEncoding.Batch<T>(pairs, width); // target [N, w+1(, 1)] in the encoding's order
+            var output = model.Forward(input, training: false); // [N, w+1, 1] or [N, w+1]
+            score += BitScore.Of<T>(output.Span, target.Span, width + 1);
+        }
+        return score;
     }
 
     /// <summary>Aligned input <c>[steps, 2]</c>: step t holds bit t of a and of b (least significant first).</summary>
@@ -215,8 +174,8 @@ public static class Addition
     {
         for (int s = 0; s < input.Length / 2; s++)
         {
-            input[2 * s] = BitAt(aBytes, start + s) ? T.One : T.Zero;
-            input[(2 * s) + 1] = BitAt(bBytes, start + s) ? T.One : T.Zero;
+            input[2 * s] = BitText.BitAt(aBytes, start + s) ? T.One : T.Zero;
+            input[(2 * s) + 1] = BitText.BitAt(bBytes, start + s) ? T.One : T.Zero;
         }
     }
 
@@ -265,15 +224,6 @@ public static class Addition
             x.Span.CopyTo(outputs.Slice(start, length)); // [1, C, 1]
         }
     }
-
-    /// <summary>The low <c>bits.Length</c> bits of <paramref name="x"/>, least significant first.</summary>
-    private static void WriteBits(BigInteger x, Span<byte> bits)
-    {
-        byte[] bytes = x.ToByteArray(isUnsigned: true, isBigEndian: false);
-        for (int t = 0; t < bits.Length; t++) bits[t] = BitAt(bytes, t) ? (byte)1 : (byte)0;
-    }
-
-    private static bool BitAt(byte[] bytes, int t) => (t >> 3) < bytes.Length && ((bytes[t >> 3] >> (t & 7)) & 1) != 0;
 
     private static void CheckAligned<T>(Sequential<T> model, int steps) where T : unmanaged, IFloatingPointIeee754<T>
     {

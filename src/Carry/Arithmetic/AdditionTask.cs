@@ -59,6 +59,9 @@ public sealed class AdditionTask<T> : ITrainingTask<T> where T : unmanaged, IFlo
     /// <summary>Pairs per epoch.</summary>
     public int SampleCount => AllPairs ? 1 << (2 * Bits) : SamplesPerEpoch;
 
+    /// <summary>The current epoch's inputs (null before the first draw), for tests.</summary>
+    internal Tensor<T>? CurrentInputs => _inputs;
+
     /// <summary>The task as a model file records it.</summary>
     public TaskInfo Info => new(Encoding, Bits);
 

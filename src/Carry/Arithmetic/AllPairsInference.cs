@@ -101,19 +101,8 @@ public static class AllPairsInference
         Check.Shape(targets, [1 << (2 * bits), bits + 1], nameof(targets));
         var prediction = Predict(model, bits); // [N, n+1]
         double loss = double.CreateChecked(model.Loss.Value(prediction.Span, targets.Span));
-        int n = prediction.Dim(0), per = bits + 1, exact = 0, right = 0;
-        T half = T.CreateChecked(0.5);
-        for (int i = 0; i < n; i++)
-        {
-            bool all = true;
-            for (int k = 0; k < per; k++)
-            {
-                bool ok = (prediction.Span[(i * per) + k] >= half) == (targets.Span[(i * per) + k] >= half);
-                if (ok) right++; else all = false;
-            }
-            if (all) exact++;
-        }
-        return new Evaluation(loss, (double)exact / n, (double)right / ((long)n * per));
+        var score = BitScore.Of<T>(prediction.Span, targets.Span, bits + 1);
+        return new Evaluation(loss, score.Exact, score.BitAccuracy);
     }
 
     private static int LastRecurrent<T>(Sequential<T> model) where T : unmanaged, IFloatingPointIeee754<T>

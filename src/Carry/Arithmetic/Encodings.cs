@@ -22,12 +22,15 @@ public static class AlignedEncoding
     {
         if (a.Sign < 0 || b.Sign < 0) throw new ArgumentOutOfRangeException(nameof(a), "Operands must be non-negative.");
         if (input.Length != 2 * steps || target.Length != steps) throw new ArgumentException($"Need input [{steps}, 2] and target [{steps}].", nameof(input));
-        BigInteger sum = a + b;
+        // Bits read from little-endian bytes: linear in the width, however wide the operands.
+        byte[] aBytes = a.ToByteArray(isUnsigned: true, isBigEndian: false);
+        byte[] bBytes = b.ToByteArray(isUnsigned: true, isBigEndian: false);
+        byte[] sumBytes = (a + b).ToByteArray(isUnsigned: true, isBigEndian: false);
         for (int t = 0; t < steps; t++)
         {
-            input[2 * t] = Bit<T>(a, t);
-            input[(2 * t) + 1] = Bit<T>(b, t);
-            target[t] = Bit<T>(sum, t);
+            input[2 * t] = Bit<T>(aBytes, t);
+            input[(2 * t) + 1] = Bit<T>(bBytes, t);
+            target[t] = Bit<T>(sumBytes, t);
         }
     }
 
@@ -57,7 +60,7 @@ public static class AlignedEncoding
         return new BigInteger(bytes, isUnsigned: true, isBigEndian: false);
     }
 
-    private static T Bit<T>(BigInteger x, int t) where T : IFloatingPointIeee754<T> => ((x >> t) & BigInteger.One).IsZero ? T.Zero : T.One;
+    private static T Bit<T>(byte[] littleEndian, int t) where T : IFloatingPointIeee754<T> => BitText.BitAt(littleEndian, t) ? T.One : T.Zero;
 }
 
 /// <summary>

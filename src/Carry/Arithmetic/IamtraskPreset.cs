@@ -135,8 +135,10 @@ public static class IamtraskPreset
     /// </summary>
     /// <param name="options">Seed, hidden size, learning rate, iterations, bits, print interval.</param>
     /// <param name="onReport">Called with each printout as it happens (may be null).</param>
+    /// <param name="onInterval">Called at the end of every print interval (and of the run) with the interval's mean loss, exact and bit rates (may be null: nothing is tallied).</param>
     /// <param name="cancellationToken">Stops between iterations.</param>
-    public static IamtraskResult<T> Train<T>(IamtraskOptions options, Action<IamtraskReport>? onReport = null, CancellationToken cancellationToken = default)
+    public static IamtraskResult<T> Train<T>(IamtraskOptions options, Action<IamtraskReport>? onReport = null, Action<IamtraskInterval>? onInterval = null,
+        CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -154,6 +156,7 @@ public static class IamtraskPreset
         var target = new Tensor<T>(1, steps, 1);  // [1, T, 1] bits of a + b
         var dLoss = new Tensor<T>(1, steps, 1);   // [1, T, 1] y - t
         var reports = new List<IamtraskReport>();
+        var tally = new IamtraskTally();
         double error = 0;
         for (int j = 0; j < options.Iterations; j++)
         {
@@ -164,11 +167,12 @@ public static class IamtraskPreset
 
             model.ZeroGradients();
             var output = model.Forward(input, training: true); // [1, T, 1]
-            loss.Compute(output.Span, target.Span, dLoss.Span);
+            T sampleLoss = loss.Compute(output.Span, target.Span, dLoss.Span);
             error = 0;
             for (int t = 0; t < steps; t++) error += double.CreateChecked(T.Abs(target.Span[t] - output.Span[t]));
             bool print = j % options.PrintEvery == 0;
             IamtraskReport? report = print ? Report(j, error, output.Span, target.Span, a, b) : null;
+            if (onInterval is not null) Observe(tally, j, options, double.CreateChecked(sampleLoss), output.Span, target.Span, onInterval);
             model.Backward(dLoss);
             optimizer.Step(model.ParameterList);
 
@@ -179,6 +183,14 @@ public static class IamtraskPreset
             }
         }
         return new IamtraskResult<T>(model, reports, error);
+    }
+
+    /// <summary>Adds iteration <paramref name="j"/> to the interval's tally; at the interval's end (or the run's), reports it.</summary>
+    private static void Observe<T>(IamtraskTally tally, int j, IamtraskOptions options, double loss, ReadOnlySpan<T> output, ReadOnlySpan<T> target, Action<IamtraskInterval> onInterval)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        tally.Add(loss, output, target);
+        if (tally.Count == options.PrintEvery || j + 1 == options.Iterations) onInterval(tally.Take(j + 1));
     }
 
     private static IamtraskReport Report<T>(int iteration, double error, ReadOnlySpan<T> output, ReadOnlySpan<T> target, long a, long b)

@@ -276,8 +276,7 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
             catch (ArgumentException e)
             {
-                string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-                throw new ArgumentException($"inputs has shape {inputs.ShapeString}, which layer {i} ({_layers[i].Spec.Kind}) cannot take: {reason}", nameof(inputs), e);
+                throw new ArgumentException($"inputs has shape {inputs.ShapeString}, which layer {i} ({_layers[i].Spec.Kind}) cannot take: {Check.Plain(e)}", nameof(inputs), e);
             }
         }
         return [inputs.Dim(0), .. shape];

@@ -61,9 +61,6 @@ public sealed class RandomGenerator
         }
     }
 
-    /// <summary>A value uniform in [<paramref name="low"/>, <paramref name="high"/>).</summary>
-    public T Uniform<T>(T low, T high) where T : IFloatingPointIeee754<T> => low + ((high - low) * T.CreateChecked(NextDouble()));
-
     /// <summary>A standard normal draw (Box–Muller).</summary>
     public double NextNormal()
     {

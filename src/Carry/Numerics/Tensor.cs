@@ -83,22 +83,6 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Fills every element with <paramref name="value"/>.</summary>
     public void Fill(T value) => _data.AsSpan().Fill(value);
 
-    /// <summary>Creates a tensor from a 2-D array.</summary>
-    public static Tensor<T> FromArray(T[,] values)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        int rows = values.GetLength(0), cols = values.GetLength(1);
-        var t = new Tensor<T>(rows, cols);
-        for (int i = 0; i < rows; i++)
-        {
-            for (int j = 0; j < cols; j++)
-            {
-                t._data[(i * cols) + j] = values[i, j];
-            }
-        }
-        return t;
-    }
-
     /// <summary>Formats a shape as <c>[a, b, c]</c>.</summary>
     public static string ShapeText(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
@@ -134,6 +118,14 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// <summary>Shape checks shared by every public entry point.</summary>
 internal static class Check
 {
+    /// <summary>An argument exception's message without .NET's <c> (Parameter 'x')</c> suffix and what follows it, on one line.</summary>
+    public static string Plain(ArgumentException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        int end = e.Message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return (end >= 0 ? e.Message[..end] : e.Message).ReplaceLineEndings(" ").Trim();
+    }
+
     public static void Rank<T>(Tensor<T> t, int rank, string paramName) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(t, paramName);

@@ -85,7 +85,8 @@ public sealed record CosineDecay : ILearningRateSchedule
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         if (epoch >= Epochs) return MinRate;
-        return MinRate + ((InitialRate - MinRate) * (1 + Math.Cos(Math.PI * epoch / Epochs)) / 2);
+        // Written as a fall from the initial rate, so that epoch 0 trains at exactly InitialRate.
+        return InitialRate - ((InitialRate - MinRate) * (1 - Math.Cos(Math.PI * epoch / Epochs)) / 2);
     }
 
     /// <inheritdoc />
