@@ -60,6 +60,21 @@ public sealed class TextCliTests : IDisposable
         Assert.Contains("'d' (U+0064) is not one of the model's", bad.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--rms-decay", "1.5", "--rms-decay: The RMSprop decay must be in [0, 1).")]
+    [InlineData("--hidden", "0", "--hidden: ")]
+    [InlineData("--minutes", "-1", "--minutes must be a number ≥ 0, not -1")]
+    [InlineData("--preset", "hamlet", "--preset must be shakespeare or tang, not 'hamlet'")]
+    public void GivenABadFlag_WhenTrainTextRuns_ThenOneLineNamesTheFlagAndTheExitCodeIs2(string flag, string value, string message)
+    {
+        string corpus = Write("cats.txt", Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("the cat sat on the mat.\n", 40))));
+        var (code, output, error) = CliRunner.Run("train", "text", "--corpus", corpus, "--out", Path.Combine(_dir, "m.carry"), flag, value);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void GivenAModelOfNumbers_WhenSampled_ThenItIsRefusedWithExit2()
     {

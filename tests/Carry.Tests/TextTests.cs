@@ -228,3 +228,23 @@ public sealed class TextTrainingTests : IDisposable
         Assert.Equal(wholeResult.History.Select(e => e.Loss), resumed.Result.History.Select(e => e.Loss));
     }
 }
+
+/// <summary>char-rnn's learning-rate decay: constant for the first epochs, then a factor per epoch.</summary>
+public sealed class DecayAfterTests
+{
+    [Fact]
+    public void GivenDecayAfterTwoEpochs_WhenEpochsEnd_ThenTheRateFallsOnlyFromTheThirdEpochOn()
+    {
+        var schedule = new Carry.Training.StepDecay(0.5, after: 2);
+        var history = new List<Carry.Training.EpochSummary>();
+        double rate = 1.0;
+        var rates = new List<double>();
+        for (int epoch = 0; epoch < 4; epoch++)
+        {
+            rates.Add(rate);
+            history.Add(new Carry.Training.EpochSummary(epoch, 1.0, TimeSpan.Zero));
+            rate = schedule.Next(history, rate);
+        }
+        Assert.Equal([1.0, 1.0, 0.5, 0.25], rates);
+    }
+}

@@ -194,7 +194,7 @@ public static class TextTrainCommand
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw new UsageException($"--{Flag(e.ParamName)}: {e.Message.Split(" (Parameter")[0].Split(Environment.NewLine)[0]}");
+            throw new UsageException($"--{Flag(e.ParamName)}: {Check.Plain(e)}");
         }
         return s;
     }
