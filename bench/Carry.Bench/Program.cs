@@ -5,6 +5,10 @@ if (args.Length > 0 && args[0] == "quick")
 {
     return QuickBench.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "text")
+{
+    return TextBench.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "infer")
 {
     return InferenceBench.Run(args[1..]);

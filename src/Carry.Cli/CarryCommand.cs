@@ -73,6 +73,8 @@ public static class CarryCommand
         Commands.ExplainCommand.Create(),
         Commands.VerifyCommand.Create(),
         Commands.ExperimentsCommand.Create(),
+        Commands.SampleCommand.Create(),
+        Commands.PoemsCommand.Create(),
     ];
 
     /// <summary>Exit code for an exception the user should see as one line; null for a bug (let it surface).</summary>

@@ -44,7 +44,9 @@ internal sealed class CheckpointFlags
 
     /// <summary>Reads and validates the flags; with <c>--resume</c>, no training flag may be given (the checkpoint holds them).</summary>
     /// <exception cref="UsageException">A bad value or a conflict.</exception>
-    public CheckpointRequest Read(ParseResult parse)
+    /// <param name="parse">The parsed command line.</param>
+    /// <param name="mayChangeOnResume">Flags that may still be given with <c>--resume</c> (a time budget, say).</param>
+    public CheckpointRequest Read(ParseResult parse, params Option[] mayChangeOnResume)
     {
         string? path = parse.GetValue(_checkpoint);
         int every = parse.GetValue(_every);
@@ -55,7 +57,7 @@ internal sealed class CheckpointFlags
         {
             if (string.IsNullOrWhiteSpace(resume)) throw new UsageException("--resume needs a checkpoint file");
             if (!File.Exists(resume)) throw new UsageException($"--resume {resume}: no such checkpoint file");
-            var own = new HashSet<string>(StringComparer.Ordinal) { _checkpoint.Name, _every.Name, _resume.Name };
+            var own = new HashSet<string>(mayChangeOnResume.Select(o => o.Name), StringComparer.Ordinal) { _checkpoint.Name, _every.Name, _resume.Name };
             var given = parse.CommandResult.Children.OfType<OptionResult>()
                 .Where(r => !r.Implicit && !own.Contains(r.Option.Name))
                 .Select(r => r.Option.Name)

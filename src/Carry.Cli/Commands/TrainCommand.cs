@@ -23,6 +23,7 @@ public static class TrainCommand
         generalCheckpoints.AddTo(train);
         train.SetAction(parse => Run(general.Read(parse), "general", generalCheckpoints.Read(parse)));
         train.Subcommands.Add(IamtraskCommand.Create());
+        train.Subcommands.Add(TextTrainCommand.Create());
         foreach (var preset in TrainPreset.All)
         {
             var command = new Command(preset.Name, $"{preset.Description} Flags: {preset.Settings.Flags()}.");

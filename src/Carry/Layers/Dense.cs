@@ -13,7 +13,7 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
     private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _input;   // [N, in] cached reference (N = all leading dims)
     private Tensor<T>? _output;  // [..., out]
-    private Tensor<T>? _dPre;    // [N, out]
+    private Tensor<T>? _dPre;    // [N, out] (not for the identity: dOutput is read as it is)
     private Tensor<T>? _dInput;  // [..., in]
 
     /// <param name="inputSize">Input features (e.g. 256).</param>
@@ -94,9 +94,14 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         if (_input is null || _output is null) throw new InvalidOperationException("Backward called before Forward.");
         Check.Shape(dOutput, _output.Shape, nameof(dOutput));
         int rows = _input.Length / InputSize;
-        var dPre = Reuse(ref _dPre, rows, OutputSize);
-        dOutput.Span.CopyTo(dPre.Span);
-        Activations.MultiplyDerivative(ActivationFunction, _output.Span, dPre.Span); // dPre = dy ⊙ f'(y)
+        // dPre = dy ⊙ f'(y); for the identity that is dy itself, read in place (no copy of, say, 6,054 logits a row).
+        var dPre = dOutput;
+        if (ActivationFunction != Activation.Identity)
+        {
+            dPre = Reuse(ref _dPre, rows, OutputSize);
+            dOutput.Span.CopyTo(dPre.Span);
+            Activations.MultiplyDerivative(ActivationFunction, _output.Span, dPre.Span);
+        }
         // dW += dPreᵀ · x   [out, N]·[N, in];  db += Σ_rows dPre;  dx = dPre · W   [N, out]·[out, in]
         Gemm.Multiply(Compute, true, false, OutputSize, InputSize, rows, dPre.Span, OutputSize, _input.Span, InputSize, Weight.Gradient.Span, InputSize, accumulate: true);
         if (Bias is not null) AccumulateColumnSums(dPre.Span, Bias.Gradient.Span, rows);

@@ -111,13 +111,30 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return shape;
     }
 
-    /// <summary>Forward through every layer. The result is owned by the last layer.</summary>
-    public Tensor<T> Forward(Tensor<T> input, bool training)
+    /// <summary>
+    /// Forward through every layer. The result is owned by the last layer. With a
+    /// <paramref name="state"/>, each recurrent layer starts from the state the previous chunk
+    /// left there and leaves its final state for the next (truncated BPTT); without one, from zeros.
+    /// </summary>
+    public Tensor<T> Forward(Tensor<T> input, bool training, StreamState<T>? state = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers.");
+        state?.CheckFits(_layers.Count, input.Dim(0));
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x, training);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (state?[i] is { } initial)
+            {
+                var result = ((RecurrentLayer<T>)_layers[i]).Forward(x, initial, training);
+                state.Carry(i, result.FinalState);
+                x = result.Output;
+            }
+            else
+            {
+                x = _layers[i].Forward(x, training);
+            }
+        }
         return x;
     }
 
@@ -140,7 +157,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// One training step on one batch: zero gradients, forward, loss, backward, clip, update.
     /// Returns the batch loss (before the update).
     /// </summary>
-    public T TrainStep(Tensor<T> inputs, Tensor<T> targets, double clipValue = 0, double clipNorm = 0)
+    /// <param name="inputs">The batch, <c>[B, T, F]</c> or <c>[B, F]</c>.</param>
+    /// <param name="targets">Targets of the loss's <see cref="Loss{T}.TargetShape"/> for the model's output.</param>
+    /// <param name="clipValue">Clip each gradient element to ±this (0: off).</param>
+    /// <param name="clipNorm">Clip the global gradient norm to this (0: off).</param>
+    /// <param name="state">Carried recurrent state for stateful training (null: every sequence starts from zeros).</param>
+    public T TrainStep(Tensor<T> inputs, Tensor<T> targets, double clipValue = 0, double clipNorm = 0, StreamState<T>? state = null)
     {
         if (Loss is null || Optimizer is null) throw new InvalidOperationException("Compile the model with a loss and an optimizer first.");
         ArgumentNullException.ThrowIfNull(inputs);
@@ -151,8 +173,8 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
             _checkedSampleShape = inputs.Shape[1..].ToArray();
         }
         ZeroGradients();
-        var prediction = Forward(inputs, training: true);
-        CheckTargets(prediction, targets);
+        var prediction = Forward(inputs, training: true, state);
+        CheckTargets(prediction, targets, Loss);
         var dLoss = _dLoss is not null && _dLoss.HasShape(prediction.Shape) ? _dLoss : _dLoss = new Tensor<T>(prediction.Shape.ToArray()); // once per shape
         T loss = Loss.Compute(prediction.Span, targets.Span, dLoss.Span);
         // Nobody reads the gradient with respect to the data: the first layer may skip it.
@@ -260,12 +282,12 @@ public sealed class Sequential<T> where T : unmanaged, IFloatingPointIeee754<T>
         return [inputs.Dim(0), .. shape];
     }
 
-    private static void CheckTargets(Tensor<T> prediction, Tensor<T> targets)
+    private static void CheckTargets(Tensor<T> prediction, Tensor<T> targets, Loss<T>? loss = null)
     {
         ArgumentNullException.ThrowIfNull(targets);
-        if (!targets.HasShape(prediction.Shape))
+        if (loss is null ? !targets.HasShape(prediction.Shape) : !loss.TargetsFit(prediction.Shape, targets.Shape))
         {
-            throw new ArgumentException($"targets has shape {targets.ShapeString}, but the model outputs {prediction.ShapeString}.", nameof(targets));
+            throw new ArgumentException($"targets has shape {targets.ShapeString}, but the model outputs {prediction.ShapeString}{(loss is null ? "" : $" and the loss '{loss.Name}' takes targets {Tensor<T>.ShapeText(loss.TargetShape(prediction.Shape))}")}.", nameof(targets));
         }
     }
 }

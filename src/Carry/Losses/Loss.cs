@@ -14,20 +14,38 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Loss of <paramref name="prediction"/> against <paramref name="target"/>; writes <c>dLoss/dPrediction</c>.</summary>
     public T Compute(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target, Span<T> dPrediction)
     {
-        if (prediction.Length != target.Length)
-        {
-            throw new ArgumentException($"prediction has {prediction.Length} values but target has {target.Length}.", nameof(target));
-        }
+        CheckLengths(prediction, target);
         if (dPrediction.Length != prediction.Length)
         {
             throw new ArgumentException($"dPrediction has {dPrediction.Length} values, prediction {prediction.Length}.", nameof(dPrediction));
         }
-        if (prediction.Length == 0) throw new ArgumentException("The batch is empty.", nameof(prediction));
         return ComputeCore(prediction, target, dPrediction);
     }
 
     /// <summary>The loss alone.</summary>
-    public T Value(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target) => Compute(prediction, target, new T[prediction.Length]);
+    public virtual T Value(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target) => Compute(prediction, target, new T[prediction.Length]);
+
+    /// <summary>
+    /// The targets' shape for predictions of <paramref name="predictionShape"/>: the same shape for
+    /// element-wise losses, one class index per row (<c>[..., 1]</c>) for <see cref="SoftmaxCrossEntropy{T}"/>.
+    /// </summary>
+    public virtual int[] TargetShape(ReadOnlySpan<int> predictionShape) => predictionShape.ToArray();
+
+    /// <summary>True when targets of <paramref name="targetShape"/> go with predictions of <paramref name="predictionShape"/> (allocates nothing).</summary>
+    public virtual bool TargetsFit(ReadOnlySpan<int> predictionShape, ReadOnlySpan<int> targetShape) => predictionShape.SequenceEqual(targetShape);
+
+    /// <summary>How many target values go with <paramref name="predictionLength"/> predictions; -1 when none fits.</summary>
+    protected virtual int TargetLength(int predictionLength) => predictionLength;
+
+    /// <summary>Throws unless the target length fits the prediction length and the batch is not empty.</summary>
+    protected void CheckLengths(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target)
+    {
+        if (prediction.Length == 0) throw new ArgumentException("The batch is empty.", nameof(prediction));
+        if (TargetLength(prediction.Length) != target.Length)
+        {
+            throw new ArgumentException($"prediction has {prediction.Length} values but target has {target.Length}.", nameof(target));
+        }
+    }
 
     /// <summary>Implementation; lengths already checked and equal.</summary>
     protected abstract T ComputeCore(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target, Span<T> dPrediction);

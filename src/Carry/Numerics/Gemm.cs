@@ -85,6 +85,8 @@ public static class Gemm
         if (n == 1 && TryMatrixVector(transA, transB, m, k, a, lda, b, ldb, c, ldc, accumulate)) return;
         if (ReachesKernel<T>(context, m, n, k))
         {
+            // One row of a large product (one sample's step, as when sampling text): packing B would cost more than the product.
+            if (m == 1 && TryVectorMatrix(transA, transB, n, k, a, b, ldb, c, accumulate)) return;
             GemmKernel.Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB);
             return;
         }
@@ -300,6 +302,35 @@ public static class Gemm
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// One output row (<c>m = 1</c>): C[0, j] (+)= dot(A's row, Bᵀ's contiguous row j) for a
+    /// transposed B (a weight <c>[n, k]</c>), or C's row (+)= Σ_p A[0, p] · B[p, :] otherwise.
+    /// False for a transposed A.
+    /// </summary>
+    private static bool TryVectorMatrix<T>(bool transA, bool transB, int n, int k,
+        ReadOnlySpan<T> a, ReadOnlySpan<T> b, int ldb, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (transA) return false;
+        ReadOnlySpan<T> row = a[..k];
+        if (transB)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                T dot = Dot(row, b.Slice(j * ldb, k));
+                c[j] = accumulate ? c[j] + dot : dot;
+            }
+            return true;
+        }
+        var cRow = c[..n];
+        if (!accumulate) cRow.Clear();
+        for (int p = 0; p < k; p++)
+        {
+            if (row[p] != T.Zero) AxpyRow(row[p], b.Slice(p * ldb, n), cRow);
+        }
+        return true;
     }
 
     private static void AxpyRow<T>(T alpha, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>

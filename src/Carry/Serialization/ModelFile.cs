@@ -21,6 +21,12 @@ public sealed record ModelMetadata
 
     /// <summary>Free-form training summary (preset, epochs, loss, seed, ...).</summary>
     public IReadOnlyDictionary<string, string> Training { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// A text model's symbols, written one after the other in index order (the header's
+    /// <c>vocabulary</c>; see <see cref="Text.Vocabulary"/>), or null for a model of numbers.
+    /// </summary>
+    public string? Vocabulary { get; init; }
 }
 
 /// <summary>A model read from a file, with its metadata.</summary>
@@ -138,6 +144,7 @@ public static class ModelFile
         };
         if (metadata.Task is not null) meta["task"] = JsonSerializer.Serialize(metadata.Task, Json);
         meta["training"] = JsonSerializer.Serialize(metadata.Training, Json);
+        if (metadata.Vocabulary is not null) meta["vocabulary"] = metadata.Vocabulary;
         return meta;
     }
 
@@ -266,8 +273,20 @@ public static class ModelFile
             if (!expected.ContainsKey(name)) throw new ModelFormatException(path, $"the architecture builds parameter '{name}' that the file does not describe.");
             file.CopyTo(file.Tensors[name], p.Value.Span);
         }
+        string? vocabulary = meta.GetValueOrDefault("vocabulary");
+        if (vocabulary is not null)
+        {
+            try
+            {
+                Text.Vocabulary.Parse(vocabulary);
+            }
+            catch (FormatException e)
+            {
+                throw new ModelFormatException(path, $"the vocabulary metadata is not valid: {e.Message}");
+            }
+        }
         file.VerifyChecksum();
-        var metadata = new ModelMetadata { Task = task, DType = dtype ?? "F32", Training = training };
+        var metadata = new ModelMetadata { Task = task, DType = dtype ?? "F32", Training = training, Vocabulary = vocabulary };
         return new LoadedModel<T>(model, metadata, specs);
     }
 

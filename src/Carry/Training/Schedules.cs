@@ -13,18 +13,28 @@ public interface ILearningRateSchedule
     double Next(IReadOnlyList<EpochSummary> history, double rate);
 }
 
-/// <summary>Step decay: multiply the rate by <see cref="Factor"/> after every <see cref="Every"/> epochs (Carry's <c>--decay</c>).</summary>
+/// <summary>
+/// Step decay: multiply the rate by <see cref="Factor"/> after every <see cref="Every"/> epochs
+/// (Carry's <c>--decay</c>), starting once <see cref="After"/> epochs have ended (char-rnn's
+/// <c>learning_rate_decay_after</c>: with 10, epochs 1–10 train at the initial rate, epoch 11 at rate × factor).
+/// </summary>
 public sealed record StepDecay : ILearningRateSchedule
 {
     /// <param name="factor">Multiplier in (0, 1] (e.g. 0.93).</param>
     /// <param name="every">Epochs between multiplications (default 1).</param>
-    public StepDecay(double factor, int every = 1)
+    /// <param name="after">Epochs that end before the first multiplication can happen (default 0).</param>
+    public StepDecay(double factor, int every = 1, int after = 0)
     {
         if (!(factor > 0 && factor <= 1)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "The decay factor must be in (0, 1].");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(every);
+        ArgumentOutOfRangeException.ThrowIfNegative(after);
         Factor = factor;
         Every = every;
+        After = after;
     }
+
+    /// <summary>Epochs that end before the first multiplication.</summary>
+    public int After { get; }
 
     /// <summary>Multiplier in (0, 1].</summary>
     public double Factor { get; }
@@ -36,7 +46,8 @@ public sealed record StepDecay : ILearningRateSchedule
     public double Next(IReadOnlyList<EpochSummary> history, double rate)
     {
         ArgumentNullException.ThrowIfNull(history);
-        return (history[^1].Epoch + 1) % Every == 0 ? rate * Factor : rate;
+        int ended = history[^1].Epoch + 1;
+        return ended >= After && ended % Every == 0 ? rate * Factor : rate;
     }
 }
 
