@@ -14,6 +14,18 @@ namespace Carry.Tests;
 [Collection("Console")]
 public sealed class PictureCliTests : IDisposable
 {
+    /// <summary>A log axis over less than a decade (char-rnn's 1.15 to 2.6 nats) still gets at least three labels.</summary>
+    [Theory]
+    [InlineData(1.15, 2.6, new[] { "1.5", "2", "2.5" })]
+    [InlineData(0.0003, 0.52, new[] { "0.001", "0.01", "0.1" })]
+    [InlineData(0.11, 0.95, new[] { "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1" })]
+    public void GivenALossRange_WhenTheLogAxisIsTicked_ThenTheLabelsAreThePlainValuesInIt(double low, double high, string[] expected)
+    {
+        var major = Cli.Pictures.CurvesPicture.LogTickPlan(Math.Log10(low), Math.Log10(high)).Where(t => t.Label is not null).ToArray();
+        Assert.Equal(expected, major.Select(t => t.Label).ToArray());
+        Assert.All(major, t => Assert.InRange(t.At, Math.Log10(low) - 0.05, Math.Log10(high) + 0.05));
+    }
+
     private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
     private readonly string _dir = Directory.CreateTempSubdirectory("carry-pictures-").FullName;
 

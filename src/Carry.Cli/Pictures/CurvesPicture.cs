@@ -70,25 +70,63 @@ internal static class CurvesPicture
 
     /// <summary>
     /// Ticks for log10-transformed values in [<paramref name="lo"/>, <paramref name="hi"/>]: the
-    /// powers of ten, and 2× and 5× them (or every multiple) when the range holds too few powers.
+    /// powers of ten, and 2× and 5× them (or every multiple) when the range holds too few powers;
+    /// when even every whole multiple gives fewer than three labels (a range such as 1.15 to 2.6),
+    /// steps of 0.5, 0.2 or 0.1 times the power of ten, the coarsest that gives three.
     /// </summary>
     private static ScottPlot.TickGenerators.NumericManual LogTicks(double lo, double hi)
     {
         var ticks = new ScottPlot.TickGenerators.NumericManual();
-        if (!(lo <= hi)) return ticks;
+        foreach (var (at, label) in LogTickPlan(lo, hi))
+        {
+            if (label is null) ticks.AddMinor(at);
+            else ticks.AddMajor(at, label);
+        }
+        return ticks;
+    }
+
+    /// <summary>The ticks of <see cref="LogTicks"/>: each position (log10) with its label, or null for a minor tick.</summary>
+    internal static List<(double At, string? Label)> LogTickPlan(double lo, double hi)
+    {
+        var plan = new List<(double At, string? Label)>();
+        if (!(lo <= hi)) return plan;
         int decades = (int)Math.Floor(hi) - (int)Math.Ceiling(lo) + 1;
-        int[] multiples = decades >= 3 ? [1] : decades >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        List<double> labelled = [];
+        if (decades >= 3) labelled = Multiples(lo, hi, [1]);
+        else if (decades >= 1) labelled = Multiples(lo, hi, [1, 2, 5]);
+        else
+        {
+            foreach (double step in (double[])[1, 0.5, 0.2, 0.1])
+            {
+                labelled = Multiples(lo, hi, [.. Enumerable.Range(0, (int)Math.Round(9 / step)).Select(i => 1 + (i * step))]);
+                if (labelled.Count >= 3) break;
+            }
+        }
+        foreach (double at in labelled) plan.Add((at, Math.Pow(10, at).ToString("g3", CultureInfo.InvariantCulture)));
         for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
         {
             for (int m = 1; m <= 9; m++)
             {
                 double at = k + Math.Log10(m);
-                if (at < lo - 0.05 || at > hi + 0.05) continue;
-                if (multiples.Contains(m)) ticks.AddMajor(at, (m * Math.Pow(10, k)).ToString("g3", CultureInfo.InvariantCulture));
-                else ticks.AddMinor(at);
+                if (at >= lo - 0.05 && at <= hi + 0.05 && !labelled.Exists(l => Math.Abs(l - at) < 1e-9)) plan.Add((at, null));
             }
         }
-        return ticks;
+        return plan;
+    }
+
+    /// <summary>log10 of every <c>m × 10^k</c> (m from <paramref name="mantissas"/>) within the range, with a little margin.</summary>
+    private static List<double> Multiples(double lo, double hi, double[] mantissas)
+    {
+        var list = new List<double>();
+        for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
+        {
+            foreach (double m in mantissas)
+            {
+                double at = k + Math.Log10(m);
+                if (at >= lo - 0.05 && at <= hi + 0.05) list.Add(at);
+            }
+        }
+        return list;
     }
 
     /// <summary>
