@@ -18,6 +18,7 @@ public sealed class PictureCliTests : IDisposable
     [Theory]
     [InlineData(1.15, 2.6, new[] { "1.5", "2", "2.5" })]
     [InlineData(0.0003, 0.52, new[] { "0.001", "0.01", "0.1" })]
+    [InlineData(4.15, 5.9, new[] { "4", "4.5", "5", "5.5", "6", "6.5" })]
     [InlineData(0.11, 0.95, new[] { "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1" })]
     public void GivenALossRange_WhenTheLogAxisIsTicked_ThenTheLabelsAreThePlainValuesInIt(double low, double high, string[] expected)
     {

@@ -99,7 +99,7 @@ internal static class CurvesPicture
             foreach (double step in (double[])[1, 0.5, 0.2, 0.1])
             {
                 labelled = Multiples(lo, hi, [.. Enumerable.Range(0, (int)Math.Round(9 / step)).Select(i => 1 + (i * step))]);
-                if (labelled.Count >= 3) break;
+                if (labelled.Count(at => at >= lo && at <= hi) >= 3) break; // three inside the drawn range, not just its margin
             }
         }
         foreach (double at in labelled) plan.Add((at, Math.Pow(10, at).ToString("g3", CultureInfo.InvariantCulture)));
