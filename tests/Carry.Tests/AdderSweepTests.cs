@@ -40,7 +40,37 @@ public sealed class AdderSweepTests
         Assert.Contains("\"widths\"", AdderSweep.Json([result]), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void GivenTwoJobs_WhenASweepRuns_ThenItsResultsAndHistoriesAreThoseOfOneJobInTheGridsOrder()
+    {
+        SweepRun[] runs = [new("elman", AlignedEncoding.Name, 2, 4, 0), new("gru", ConcatEncoding.Name, 2, 4, 1), new("jordan-sum", AlignedEncoding.Name, 2, 4, 2)];
+        var budget = new SweepBudget(Epochs: 4, Seconds: 60);
+        var finished = new List<string>();
+
+        var one = AdderSweep.RunAll(runs, budget, jobs: 1);
+        var two = AdderSweep.RunAll(runs, budget, jobs: 2, r => finished.Add(r.Name));
+
+        Assert.Equal(runs, two.Select(r => r.Run));
+        Assert.Equal(["elman-aligned-2bit-seed0", "gru-concat-2bit-seed1", "jordan-sum-aligned-2bit-seed2"], finished.Order());
+        for (int i = 0; i < runs.Length; i++)
+        {
+            Assert.Equal(one[i].Epochs, two[i].History.Count);
+            Assert.Equal(one[i].History.Select(e => e.Loss), two[i].History.Select(e => e.Loss)); // same training, bit for bit
+            Assert.Equal(one[i].BestExact, two[i].BestExact);
+        }
+    }
+
+    [Fact]
+    public void GivenACancelledToken_WhenASweepRuns_ThenNoAdderIsReported()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.Empty(AdderSweep.RunAll([new("elman", AlignedEncoding.Name, 2, 4, 0)], new SweepBudget(4, 60), jobs: 2, cancellationToken: cancelled.Token));
+    }
+
     [Theory]
+    [InlineData("--jobs: 0 is not a number of adders", "--jobs", "0")]
     [InlineData("--cells: unknown cell 'rnn'", "--cells", "rnn")]
     [InlineData("--seeds: 'x' is not a seed", "--seeds", "x")]
     public void GivenBadSweepFlags_WhenRunningExperiments_ThenOneLineAndExit2(string expected, params string[] flags)

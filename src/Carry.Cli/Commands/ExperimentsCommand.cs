@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Carry.Arithmetic;
 using Carry.Serialization;
+using Carry.Training;
 
 namespace Carry.Cli.Commands;
 
@@ -20,13 +21,17 @@ public static class ExperimentsCommand
         var json = new Option<string>("--json") { Description = "Write the results as JSON here.", DefaultValueFactory = _ => "experiments.json" };
         var cells = new Option<string?>("--cells") { Description = "Only these cells, comma-separated (e.g. jordan,jordan-sum)." };
         var seeds = new Option<string?>("--seeds") { Description = "These seeds instead of the grid's, comma-separated (e.g. 0,1,2)." };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Adders trained at the same time, each on its own thread (results do not depend on it; seconds do).", DefaultValueFactory = _ => 1 };
+        var histories = new Option<string?>("--histories") { Description = "Write each adder's per-epoch history to DIR/<cell>-<encoding>-<bits>bit-seed<seed>.csv (for carry plot --history)." };
         command.Options.Add(quick);
         command.Options.Add(cells);
         command.Options.Add(seeds);
         command.Options.Add(markdown);
         command.Options.Add(json);
+        command.Options.Add(jobs);
+        command.Options.Add(histories);
         command.SetAction(parse => Run(Select(AdderSweep.Grid(parse.GetValue(quick)), parse.GetValue(cells), parse.GetValue(seeds)), parse.GetValue(quick),
-            parse.GetValue(markdown)!, parse.GetValue(json)!));
+            new Outputs(parse.GetValue(markdown)!, parse.GetValue(json)!, parse.GetValue(histories)), parse.GetValue(jobs)));
         return command;
     }
 
@@ -51,29 +56,32 @@ public static class ExperimentsCommand
         return runs;
     }
 
-    private static int Run(IReadOnlyList<SweepRun> runs, bool quick, string markdownPath, string jsonPath)
+    /// <summary>Where the sweep writes: the markdown table, the JSON and (optionally) a folder of histories.</summary>
+    private sealed record Outputs(string Markdown, string Json, string? Histories);
+
+    private static int Run(IReadOnlyList<SweepRun> runs, bool quick, Outputs outputs, int jobs)
     {
-        OutputPath.Check("--out", markdownPath);
-        OutputPath.Check("--json", jsonPath);
+        OutputPath.Check("--out", outputs.Markdown);
+        OutputPath.Check("--json", outputs.Json);
+        if (jobs < 1) throw new UsageException($"--jobs: {jobs} is not a number of adders (at least 1)");
+        if (outputs.Histories is { } dir) Directory.CreateDirectory(dir);
         var budget = AdderSweep.Budget(quick);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"carry experiments{(quick ? " --quick" : "")}: {runs.Count} adders, at most {budget.Epochs} epochs or {budget.Seconds:F0} s each (Adam {budget.LearningRate}, BCE, batch {budget.BatchSize})"));
+            $"carry experiments{(quick ? " --quick" : "")}: {runs.Count} adders, {jobs} at a time, at most {budget.Epochs} epochs or {budget.Seconds:F0} s each (Adam {budget.LearningRate}, BCE, batch {budget.BatchSize})"));
         using var interrupt = new InterruptSignal();
-        var results = new List<SweepResult>();
-        foreach (var run in runs)
+        var results = AdderSweep.RunAll(runs, budget, jobs, result =>
         {
-            if (interrupt.Token.IsCancellationRequested) break;
-            var result = AdderSweep.Run(run, budget, interrupt.Token);
-            results.Add(result);
+            if (outputs.Histories is { } dir) HistoryCsv.Write(Path.Combine(dir, result.Name + ".csv"), result.History);
+            var run = result.Run;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{run.Cell} {run.Encoding} {run.Bits} bits seed {run.Seed}: {result.Epochs} epochs, {result.Seconds:F1} s, best exact {result.BestExact:P1}{(result.FirstExactEpoch is { } e ? $", all exact at epoch {e}" : "")}"));
-        }
+        }, interrupt.Token);
         string table = AdderSweep.Markdown(results);
-        AtomicFile.Write(markdownPath, System.Text.Encoding.UTF8.GetBytes(table));
-        AtomicFile.Write(jsonPath, System.Text.Encoding.UTF8.GetBytes(AdderSweep.Json(results)));
+        AtomicFile.Write(outputs.Markdown, System.Text.Encoding.UTF8.GetBytes(table));
+        AtomicFile.Write(outputs.Json, System.Text.Encoding.UTF8.GetBytes(AdderSweep.Json(results)));
         Console.WriteLine();
         Console.Write(table);
-        Console.WriteLine($"wrote {markdownPath} and {jsonPath}");
+        Console.WriteLine($"wrote {outputs.Markdown} and {outputs.Json}{(outputs.Histories is { } h ? $", and one history per adder in {h}" : "")}");
         if (results.Count < runs.Count)
         {
             Console.Error.WriteLine($"carry: interrupted after {results.Count} of {runs.Count} adders; the table holds those.");

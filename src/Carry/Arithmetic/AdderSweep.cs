@@ -33,7 +33,17 @@ public sealed record SweepBudget(int Epochs, double Seconds, int BatchSize = 32,
 /// <param name="BestExact">The best exact rate on the training pairs, 0 to 1.</param>
 /// <param name="Widths">For aligned adders, the best epoch's exact rate at 2×, 8× and 64× the training width; empty for concat.</param>
 public sealed record SweepResult(SweepRun Run, int Parameters, int Epochs, double Seconds, int? FirstExactEpoch, double? SecondsToExact, double BestExact,
-    IReadOnlyList<WidthAccuracy> Widths);
+    IReadOnlyList<WidthAccuracy> Widths)
+{
+    /// <summary>The run's history, one entry per epoch (loss, exact, bit accuracy, learning rate, seconds), for curves.</summary>
+    public IReadOnlyList<EpochSummary> History { get; init; } = [];
+
+    /// <summary>True when cancellation cut the run short of its budget.</summary>
+    public bool Cancelled { get; init; }
+
+    /// <summary>A file name that tells this adder apart from the rest of its sweep, e.g. <c>lstm-concat-8bit-seed1</c>.</summary>
+    public string Name => string.Create(CultureInfo.InvariantCulture, $"{Run.Cell}-{Run.Encoding}-{Run.Bits}bit-seed{Run.Seed}");
+}
 
 /// <summary>
 /// A sweep over adders (<c>carry experiments</c>): cells × encodings × operand widths × seeds, each
@@ -111,7 +121,35 @@ public static class AdderSweep
             ? Addition.Evaluate(model, task.Info, WidthMultiples.Select(m => m * run.Bits).ToArray(), samples: 1000, seed: 0)
             : [];
         return new SweepResult(run, model.ParameterCount, result.CompletedEpochs, result.Seconds, firstExact is null ? null : firstExact.Epoch + 1,
-            firstExact?.Seconds, result.History.Count == 0 ? 0 : result.History.Max(e => e.Get(MetricNames.Exact)), widths);
+            firstExact?.Seconds, result.History.Count == 0 ? 0 : result.History.Max(e => e.Get(MetricNames.Exact)), widths)
+        {
+            History = result.History,
+            Cancelled = result.Cancelled,
+        };
+    }
+
+    /// <summary>
+    /// Trains <paramref name="runs"/>, <paramref name="jobs"/> adders at a time (each on its own
+    /// thread; results do not depend on it), and returns their results in the order of
+    /// <paramref name="runs"/>, calling <paramref name="finished"/> as each one ends. Once
+    /// <paramref name="cancellationToken"/> is cancelled no adder starts; the ones that ended are returned.
+    /// </summary>
+    public static IReadOnlyList<SweepResult> RunAll(IReadOnlyList<SweepRun> runs, SweepBudget budget, int jobs, Action<SweepResult>? finished = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(jobs);
+        var results = new SweepResult?[runs.Count];
+        var gate = new object();
+        Parallel.For(0, runs.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs }, (i, state) =>
+        {
+            if (cancellationToken.IsCancellationRequested) { state.Stop(); return; }
+            var result = Run(runs[i], budget, cancellationToken);
+            if (result.Cancelled) return; // cut short: not a result of the budget
+            results[i] = result;
+            lock (gate) finished?.Invoke(result);
+        });
+        return results.OfType<SweepResult>().ToArray();
     }
 
     /// <summary>The results as one markdown table.</summary>
