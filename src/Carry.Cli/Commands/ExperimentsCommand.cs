@@ -21,7 +21,7 @@ public static class ExperimentsCommand
         var json = new Option<string>("--json") { Description = "Write the results as JSON here.", DefaultValueFactory = _ => "experiments.json" };
         var cells = new Option<string?>("--cells") { Description = "Only these cells, comma-separated (e.g. jordan,jordan-sum)." };
         var seeds = new Option<string?>("--seeds") { Description = "These seeds instead of the grid's, comma-separated (e.g. 0,1,2)." };
-        var jobs = new Option<int>("--jobs", "-j") { Description = "Adders trained at the same time, each on its own thread (results do not depend on it; seconds do).", DefaultValueFactory = _ => 1 };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Adders trained at the same time, each on its own thread (results do not depend on it; wall seconds do).", DefaultValueFactory = _ => 1 };
         var histories = new Option<string?>("--histories") { Description = "Write each adder's per-epoch history to DIR/<cell>-<encoding>-<bits>bit-seed<seed>.csv (for carry plot --history)." };
         command.Options.Add(quick);
         command.Options.Add(cells);
@@ -67,14 +67,14 @@ public static class ExperimentsCommand
         if (outputs.Histories is { } dir) Directory.CreateDirectory(dir);
         var budget = AdderSweep.Budget(quick);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"carry experiments{(quick ? " --quick" : "")}: {runs.Count} adders, {jobs} at a time, at most {budget.Epochs} epochs or {budget.Seconds:F0} s each (Adam {budget.LearningRate}, BCE, batch {budget.BatchSize})"));
+            $"carry experiments{(quick ? " --quick" : "")}: {runs.Count} adders, {jobs} at a time, at most {budget.Epochs} epochs or {budget.Seconds:F0} s of processor time each (Adam {budget.LearningRate}, BCE, batch {budget.BatchSize})"));
         using var interrupt = new InterruptSignal();
         var results = AdderSweep.RunAll(runs, budget, jobs, result =>
         {
             if (outputs.Histories is { } dir) HistoryCsv.Write(Path.Combine(dir, result.Name + ".csv"), result.History);
             var run = result.Run;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{run.Cell} {run.Encoding} {run.Bits} bits seed {run.Seed}: {result.Epochs} epochs, {result.Seconds:F1} s, best exact {result.BestExact:P1}{(result.FirstExactEpoch is { } e ? $", all exact at epoch {e}" : "")}"));
+                $"{run.Cell} {run.Encoding} {run.Bits} bits seed {run.Seed}: {result.Epochs} epochs, {result.Seconds:F1} CPU-s ({result.WallSeconds:F1} s wall), best exact {result.BestExact:P1}{(result.FirstExactEpoch is { } e ? $", all exact at epoch {e}" : "")}"));
         }, interrupt.Token);
         string table = AdderSweep.Markdown(results);
         AtomicFile.Write(outputs.Markdown, System.Text.Encoding.UTF8.GetBytes(table));

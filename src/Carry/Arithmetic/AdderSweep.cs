@@ -18,7 +18,7 @@ public sealed record SweepRun(string Cell, string Encoding, int Bits, int Hidden
 
 /// <summary>How much training each adder of a sweep gets, and how.</summary>
 /// <param name="Epochs">Most epochs.</param>
-/// <param name="Seconds">Most wall seconds (checked after each epoch).</param>
+/// <param name="Seconds">Most processor seconds of the thread that trains the adder (<see cref="ThreadClock"/>; checked after each epoch), so that the budget is the same work however busy the machine is.</param>
 /// <param name="BatchSize">Samples per step (default 32).</param>
 /// <param name="LearningRate">Adam's rate (default 0.01), binary cross-entropy loss.</param>
 public sealed record SweepBudget(int Epochs, double Seconds, int BatchSize = 32, double LearningRate = 0.01);
@@ -27,9 +27,9 @@ public sealed record SweepBudget(int Epochs, double Seconds, int BatchSize = 32,
 /// <param name="Run">The adder.</param>
 /// <param name="Parameters">Trainable scalars.</param>
 /// <param name="Epochs">Epochs trained.</param>
-/// <param name="Seconds">Wall seconds of training.</param>
+/// <param name="Seconds">Processor seconds of training (<see cref="ThreadClock"/>), scoring each epoch included.</param>
 /// <param name="FirstExactEpoch">The first epoch (from 1) with every training pair exact; null if none within the budget.</param>
-/// <param name="SecondsToExact">Wall seconds to the end of that epoch; null if none.</param>
+/// <param name="SecondsToExact">Processor seconds to the end of that epoch; null if none.</param>
 /// <param name="BestExact">The best exact rate on the training pairs, 0 to 1.</param>
 /// <param name="Widths">For aligned adders, the best epoch's exact rate at 2×, 8× and 64× the training width; empty for concat.</param>
 public sealed record SweepResult(SweepRun Run, int Parameters, int Epochs, double Seconds, int? FirstExactEpoch, double? SecondsToExact, double BestExact,
@@ -37,6 +37,9 @@ public sealed record SweepResult(SweepRun Run, int Parameters, int Epochs, doubl
 {
     /// <summary>The run's history, one entry per epoch (loss, exact, bit accuracy, learning rate, seconds), for curves.</summary>
     public IReadOnlyList<EpochSummary> History { get; init; } = [];
+
+    /// <summary>Wall seconds of training (as <see cref="EpochSummary.Seconds"/>): longer than <see cref="Seconds"/> on a busy machine.</summary>
+    public double WallSeconds { get; init; }
 
     /// <summary>True when cancellation cut the run short of its budget.</summary>
     public bool Cancelled { get; init; }
@@ -115,15 +118,18 @@ public static class AdderSweep
             KeepBest = true,
             CancellationToken = cancellationToken,
         };
-        var result = new Trainer<float>(model, task, options, [new TimeBudget(budget.Seconds)]).Run();
-        var firstExact = result.History.FirstOrDefault(e => e.Get(MetricNames.Exact) >= 1.0);
+        var clock = new TimeBudget(budget.Seconds);
+        var result = new Trainer<float>(model, task, options, [clock]).Run();
+        int firstExactIndex = result.History.ToList().FindIndex(e => e.Get(MetricNames.Exact) >= 1.0);
         var widths = run.Encoding == AlignedEncoding.Name
             ? Addition.Evaluate(model, task.Info, WidthMultiples.Select(m => m * run.Bits).ToArray(), samples: 1000, seed: 0)
             : [];
-        return new SweepResult(run, model.ParameterCount, result.CompletedEpochs, result.Seconds, firstExact is null ? null : firstExact.Epoch + 1,
-            firstExact?.Seconds, result.History.Count == 0 ? 0 : result.History.Max(e => e.Get(MetricNames.Exact)), widths)
+        return new SweepResult(run, model.ParameterCount, result.CompletedEpochs, clock.Total,
+            firstExactIndex < 0 ? null : result.History[firstExactIndex].Epoch + 1, firstExactIndex < 0 ? null : clock.AtEpochEnd[firstExactIndex],
+            result.History.Count == 0 ? 0 : result.History.Max(e => e.Get(MetricNames.Exact)), widths)
         {
             History = result.History,
+            WallSeconds = result.Seconds,
             Cancelled = result.Cancelled,
         };
     }
@@ -157,7 +163,7 @@ public static class AdderSweep
     {
         ArgumentNullException.ThrowIfNull(results);
         var text = new StringBuilder();
-        text.AppendLine("| cell | encoding | bits | hidden | seed | parameters | epochs | seconds | first all-exact epoch | seconds to it | best exact | exact at 2× | at 8× | at 64× |");
+        text.AppendLine("| cell | encoding | bits | hidden | seed | parameters | epochs | CPU seconds | first all-exact epoch | CPU seconds to it | best exact | exact at 2× | at 8× | at 64× |");
         text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
@@ -181,9 +187,10 @@ public static class AdderSweep
             seed = r.Run.Seed,
             parameters = r.Parameters,
             epochs = r.Epochs,
-            seconds = Math.Round(r.Seconds, 3),
+            cpuSeconds = Math.Round(r.Seconds, 3),
+            wallSeconds = Math.Round(r.WallSeconds, 3),
             firstExactEpoch = r.FirstExactEpoch,
-            secondsToExact = r.SecondsToExact is { } s ? Math.Round(s, 3) : (double?)null,
+            cpuSecondsToExact = r.SecondsToExact is { } s ? Math.Round(s, 3) : (double?)null,
             bestExact = r.BestExact,
             widths = r.Widths.Select(w => new { width = w.Width, samples = w.Samples, exact = w.Exact, bitAccuracy = w.BitAccuracy }),
         });
@@ -192,12 +199,23 @@ public static class AdderSweep
 
     private static string Percent(double x) => (Math.Floor(x * 1000) / 10).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
-    /// <summary>Stops the loop once an epoch ends past the budget's seconds.</summary>
+    /// <summary>
+    /// Counts the training thread's processor seconds at each epoch's end (callbacks run on the
+    /// thread that trains) and stops the loop once an epoch ends past the budget's.
+    /// </summary>
     private sealed class TimeBudget(double seconds) : ITrainingCallback
     {
+        private readonly ThreadClock _clock = new();
+        private readonly double _start = new ThreadClock().Seconds;
+
+        public List<double> AtEpochEnd { get; } = [];
+
+        public double Total => AtEpochEnd.Count == 0 ? 0 : AtEpochEnd[^1];
+
         public void OnEpochEnd(EpochSummary summary, TrainingControl control)
         {
-            if (summary.Seconds >= seconds) control.Stop();
+            AtEpochEnd.Add(_clock.Seconds - _start);
+            if (Total >= seconds) control.Stop();
         }
     }
 }
