@@ -9,13 +9,17 @@ namespace Carry.Tests;
 public sealed class BidirectionalAllocationTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void GivenABidirectionalLstmModel_WhenTrainingStepsRepeat_ThenASteadyStepAllocatesNothing(bool returnSequences)
+    [InlineData(LayerKinds.Lstm, false)]
+    [InlineData(LayerKinds.Lstm, true)]
+    [InlineData(LayerKinds.Gru, false)]
+    [InlineData(LayerKinds.Gru, true)]
+    [InlineData(LayerKinds.Elman, true)]
+    [InlineData(LayerKinds.Jordan, false)]
+    [InlineData(LayerKinds.Jordan, true)]
+    public void GivenABidirectionalModel_WhenTrainingStepsRepeat_ThenASteadyStepAllocatesNothing(string cell, bool returnSequences)
     {
-        var model = new Sequential<double>(
-            new Bidirectional<double>(new Lstm<double>(1, 4, returnSequences: returnSequences)),
-            new Dense<double>(8, 3, Activation.Sigmoid));
+        var inner = (RecurrentLayer<double>)new LayerSpec { Kind = cell, InputSize = 1, Units = 4, OutputSize = cell == LayerKinds.Jordan ? 4 : 0, ReturnSequences = returnSequences }.Create<double>();
+        var model = new Sequential<double>(new Bidirectional<double>(inner), new Dense<double>(8, 3, Activation.Sigmoid));
         model.Initialize(Initialization.PyTorch, 1);
         model.Compile(new MeanSquaredError<double>(), new Adam<double>(0.01));
         model.Compute = ComputeContext.Serial;

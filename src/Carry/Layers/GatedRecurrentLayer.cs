@@ -53,6 +53,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         WeightHh = _parameters[1];
         BiasIh = bias ? _parameters[2] : null;
         BiasHh = bias ? _parameters[3] : null;
+        _cellJob = new CellJob(this);
     }
 
     /// <summary>Hidden units, H.</summary>
@@ -89,22 +90,32 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     protected virtual bool SeparateHiddenProjection => false;
 
     /// <summary>
-    /// The cell at time <paramref name="t"/> for every batch row. Reads <c>Gates</c> (pre-activations,
-    /// with the hidden projection already added unless kept apart in <c>HiddenProj</c>), <c>HiddenPrev</c>
-    /// and <c>CellPrev</c>; writes <c>Hidden</c> (and <c>Cell</c>) at t, and may overwrite
-    /// <c>Gates</c> with whatever its backward needs.
+    /// The cell at time <paramref name="t"/> for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1.
+    /// Reads <c>Gates</c> (pre-activations, with the hidden projection already added unless kept
+    /// apart in <c>HiddenProj</c>), <c>HiddenPrev</c> and <c>CellPrev</c>; writes <c>Hidden</c> (and
+    /// <c>Cell</c>) at t, and may overwrite <c>Gates</c> with whatever its backward needs. It touches
+    /// only its own rows, so that rows can run on several threads (<see cref="RowsIndependent"/>).
     /// </summary>
-    protected abstract void CellForward(int batch, int time, int t);
+    protected abstract void CellForwardRows(int time, int t, int b0, int b1);
 
     /// <summary>
-    /// The cell's derivative at time <paramref name="t"/>. Reads <c>DHidden</c> (the total gradient
-    /// reaching h_t) and <c>DCellNext</c> (reaching c_t); writes <c>DGates</c> (and <c>DHiddenProj</c>)
-    /// at t, overwrites <c>DHiddenNext</c> with the direct gradient to h_(t-1) (not through W_hh) and
+    /// The cell's derivative at time <paramref name="t"/> for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1.
+    /// Reads <c>DHidden</c> (the total gradient reaching h_t) and <c>DCellNext</c> (reaching c_t);
+    /// writes <c>DGates</c> (and <c>DHiddenProj</c>) at t, overwrites its rows of <c>DHiddenNext</c>
+    /// with the direct gradient to h_(t-1) (not through W_hh; zero when there is none) and of
     /// <c>DCellNext</c> with the gradient to c_(t-1).
     /// </summary>
-    protected abstract void CellBackward(int batch, int time, int t);
+    protected abstract void CellBackwardRows(int time, int t, int b0, int b1);
 
-    /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForward"/>.</summary>
+    /// <summary>Cell buffers of the subclass's own for this shape, made before the first step of a forward pass.</summary>
+    protected virtual void AllocateCell(int batch, int time)
+    {
+    }
+
+    /// <summary>False when the cell's rows share scratch memory and must run on one thread.</summary>
+    protected virtual bool RowsIndependent => true;
+
+    /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForwardRows"/>.</summary>
     protected Span<T> Gates => _gates!.Span;
     /// <summary><c>W_hh·h + b_hh</c> per step <c>[B, T, G*H]</c>, when kept apart (GRU).</summary>
     protected Span<T> HiddenProj => _hiddenProj!.Span;
@@ -136,6 +147,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         CheckState(initialState?.Cell, batch, h, "initialState.Cell");
         _input = input;
         AllocateForward(batch, time);
+        AllocateCell(batch, time);
         bool stepwiseInput = ProjectInput(input, batch, time);
         // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
         if ((long)batch * GateCount * h * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, GateCount * h, WeightHh.Value.Span, h);
@@ -151,7 +163,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             CopyPreviousState(batch, time, t, tPrev, h0, c0);
             if (stepwiseInput) ProjectInputStep(input.Span, _gates!.Span, batch, time, t);
             RecurrentProduct(batch, time, t);
-            CellForward(batch, time, t);
+            RunRows(batch, time, t, backward: false);
             tPrev = t;
         }
         return ForwardResult(batch, time, tPrev);
@@ -235,6 +247,61 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         {
             var row = proj.Slice(b * time * gh, gh);
             TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
+        }
+    }
+
+    /// <summary>
+    /// Runs the cell (forward or backward) over the batch rows of step <paramref name="t"/>, split
+    /// across the layer's <see cref="Layer{T}.Compute"/> threads for large batches. Rows are
+    /// independent, so the split changes no result.
+    /// </summary>
+    private void RunRows(int batch, int time, int t, bool backward)
+    {
+        var context = Compute;
+        if (RowsIndependent && batch >= 2 * RowsPerPart && context.MaxDegreeOfParallelism > 1 && context.TryAcquire())
+        {
+            try
+            {
+                _cellJob.Batch = batch;
+                _cellJob.Time = time;
+                _cellJob.Step = t;
+                _cellJob.Backward = backward;
+                _cellJob.Parts = Math.Min(batch / RowsPerPart, 2 * context.MaxDegreeOfParallelism);
+                context.RunAcquired(_cellJob, _cellJob.Parts);
+            }
+            finally
+            {
+                context.Release();
+            }
+            return;
+        }
+        if (backward) CellBackwardRows(time, t, 0, batch);
+        else CellForwardRows(time, t, 0, batch);
+    }
+
+    /// <summary>σ of the gates in place: the logistic sigmoid (vectorised), or the recurrent activation chosen instead.</summary>
+    protected static void GateActivation(Activation sigma, Span<T> gates)
+    {
+        if (sigma == Activation.Sigmoid) TensorPrimitives.Sigmoid(gates, gates);
+        else Activations.Apply(sigma, gates);
+    }
+
+    /// <summary>Fewest batch rows worth handing to another thread.</summary>
+    private const int RowsPerPart = 16;
+
+    private readonly CellJob _cellJob;
+
+    /// <summary>Rows [i·B/parts, (i+1)·B/parts) of one step's cell, forward or backward.</summary>
+    private sealed class CellJob(GatedRecurrentLayer<T> layer) : ParallelJob
+    {
+        public int Batch, Time, Step, Parts;
+        public bool Backward;
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
+            if (Backward) layer.CellBackwardRows(Time, Step, b0, b1);
+            else layer.CellForwardRows(Time, Step, b0, b1);
         }
     }
 
@@ -326,7 +393,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
                     next.CopyTo(dst);
                 }
             }
-            CellBackward(batch, time, t);
+            RunRows(batch, time, t, backward: true);
             // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H]
             Gemm.Multiply(Compute, false, false, batch, h, gh, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
         }

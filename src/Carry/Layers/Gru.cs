@@ -1,4 +1,5 @@
 using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Carry.Numerics;
 
 namespace Carry.Layers;
@@ -57,30 +58,63 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     };
 
     /// <inheritdoc />
-    protected override void CellForward(int batch, int time, int t)
+    /// <remarks>Reset-before rows share scratch memory and the <c>W_hn</c> gradient, so they run on one thread.</remarks>
+    protected override bool RowsIndependent => ResetAfter;
+
+    /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    protected override void CellForwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize, gh = 3 * h;
-        for (int b = 0; b < batch; b++)
+        Span<T> gates = Gates, hiddenProj = HiddenProj, hiddenPrev = HiddenPrev, hidden = Hidden;
+        for (int b = b0; b < b1; b++)
         {
-            var xi = Gates.Slice(At(b, t, time, gh), gh);      // W_ih x + b_ih → activated r, z, n
-            var hh = HiddenProj.Slice(At(b, t, time, gh), gh); // W_hh h + b_hh (kept: backward needs the n part)
             int o = At(b, t, time, h);
-            var hPrev = HiddenPrev.Slice(o, h);
-            var hOut = Hidden.Slice(o, h);
-            for (int j = 0; j < h; j++)
+            CellForwardRow(gates.Slice(At(b, t, time, gh), gh), hiddenProj.Slice(At(b, t, time, gh), gh), hiddenPrev.Slice(o, h), hidden.Slice(o, h));
+        }
+    }
+
+    /// <summary>The cell for one row.</summary>
+    /// <param name="g"><c>[3H]</c> <c>W_ih x + b_ih</c> in, activated r, z, n out.</param>
+    /// <param name="hh"><c>[3H]</c> <c>W_hh h + b_hh</c> (kept: backward needs its n part; reset-before overwrites that part).</param>
+    /// <param name="hPrev"><c>[H]</c> h_(t-1).</param>
+    /// <param name="hOut"><c>[H]</c> receives h_t.</param>
+    private void CellForwardRow(Span<T> g, Span<T> hh, ReadOnlySpan<T> hPrev, Span<T> hOut)
+    {
+        int h = HiddenSize;
+        var rz = g[..(2 * h)];
+        var r = g[..h];
+        var z = g.Slice(h, h);
+        var n = g.Slice(2 * h, h);
+        var hhNew = hh.Slice(2 * h, h);
+        TensorPrimitives.Add(rz, hh[..(2 * h)], rz);           // W_i x + b_i + W_h h + b_h for r and z
+        GateActivation(RecurrentActivation, rz);                // r, z = σ
+        if (ResetAfter)
+        {
+            TensorPrimitives.MultiplyAdd(r, hhNew, n, n);       // W_in x + b_in + r ⊙ (W_hn h + b_hn)
+        }
+        else
+        {
+            ResetBeforeProjection(r, hPrev, hhNew);
+            TensorPrimitives.Add(n, hhNew, n);                  // W_in x + b_in + W_hn (r ⊙ h) + b_hn
+        }
+        TensorPrimitives.Tanh(n, n);                            // n = tanh
+        Interpolate(z, n, hPrev, hOut);                         // h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)
+    }
+
+    /// <summary><c>h = (1 - z) ⊙ n + z ⊙ hPrev</c>, each product rounded before the sum, as in the scalar formula.</summary>
+    private static void Interpolate(ReadOnlySpan<T> z, ReadOnlySpan<T> n, ReadOnlySpan<T> hPrev, Span<T> h)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<T>.One;
+            for (; j <= h.Length - Vector<T>.Count; j += Vector<T>.Count)
             {
-                xi[j] = Activations.Value(RecurrentActivation, xi[j] + hh[j]);           // r
-                xi[h + j] = Activations.Value(RecurrentActivation, xi[h + j] + hh[h + j]); // z
-            }
-            if (!ResetAfter) ResetBeforeProjection(xi[..h], hPrev, hh.Slice(2 * h, h));
-            for (int j = 0; j < h; j++)
-            {
-                T r = xi[j], z = xi[h + j];
-                T n = T.Tanh(xi[(2 * h) + j] + (ResetAfter ? r * hh[(2 * h) + j] : hh[(2 * h) + j]));
-                xi[(2 * h) + j] = n;
-                hOut[j] = ((T.One - z) * n) + (z * hPrev[j]);
+                var zv = new Vector<T>(z[j..]);
+                (((one - zv) * new Vector<T>(n[j..])) + (zv * new Vector<T>(hPrev[j..]))).CopyTo(h[j..]);
             }
         }
+        for (; j < h.Length; j++) h[j] = ((T.One - z[j]) * n[j]) + (z[j] * hPrev[j]);
     }
 
     /// <summary>
@@ -90,47 +124,82 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     private void ResetBeforeProjection(ReadOnlySpan<T> r, ReadOnlySpan<T> hPrev, Span<T> hhNew)
     {
         int h = HiddenSize;
-        System.Numerics.Tensors.TensorPrimitives.Multiply(r, hPrev, _resetHidden);
+        TensorPrimitives.Multiply(r, hPrev, _resetHidden);
         ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
         for (int j = 0; j < h; j++)
         {
             T bias = BiasHh is null ? T.Zero : BiasHh.Value.Span[(2 * h) + j];
-            hhNew[j] = System.Numerics.Tensors.TensorPrimitives.Dot(weightHn.Slice(j * h, h), _resetHidden) + bias;
+            hhNew[j] = TensorPrimitives.Dot(weightHn.Slice(j * h, h), _resetHidden) + bias;
         }
     }
 
-    /// <inheritdoc />
-    protected override void CellBackward(int batch, int time, int t)
+    /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    protected override void CellBackwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize, gh = 3 * h;
-        for (int b = 0; b < batch; b++)
+        Span<T> gates = Gates, hiddenProj = HiddenProj, dGates = DGates, dHiddenProj = DHiddenProj, hiddenPrev = HiddenPrev;
+        Span<T> dHidden = DHidden, dHiddenNext = DHiddenNext;
+        for (int b = b0; b < b1; b++)
         {
-            var g = Gates.Slice(At(b, t, time, gh), gh);
-            var hh = HiddenProj.Slice(At(b, t, time, gh), gh);
-            var dxi = DGates.Slice(At(b, t, time, gh), gh);
-            var dhh = DHiddenProj.Slice(At(b, t, time, gh), gh);
-            int o = At(b, t, time, h);
-            var hPrev = HiddenPrev.Slice(o, h);
-            var dh = DHidden.Slice(b * h, h);
-            var dhPrev = DHiddenNext.Slice(b * h, h);
-            for (int j = 0; j < h; j++)
-            {
-                T r = g[j], z = g[h + j], n = g[(2 * h) + j];
-                T dn = dh[j] * (T.One - z);
-                T dz = dh[j] * (hPrev[j] - n);
-                T dnPre = dn * (T.One - (n * n));
-                T dzPre = dz * Activations.Derivative(RecurrentActivation, z);
-                dxi[h + j] = dzPre;
-                dxi[(2 * h) + j] = dnPre;
-                dhh[h + j] = dzPre;
-                dhPrev[j] = dh[j] * z; // direct path h_t = ... + z ⊙ h_(t-1)
-                if (!ResetAfter) continue;
-                T drPre = dnPre * hh[(2 * h) + j] * Activations.Derivative(RecurrentActivation, r); // ∂n/∂r = W_hn h + b_hn
-                dxi[j] = drPre;
-                dhh[j] = drPre;
-                dhh[(2 * h) + j] = dnPre * r;
-            }
+            var g = gates.Slice(At(b, t, time, gh), gh);
+            var dxi = dGates.Slice(At(b, t, time, gh), gh);
+            var dhh = dHiddenProj.Slice(At(b, t, time, gh), gh);
+            var hPrev = hiddenPrev.Slice(At(b, t, time, h), h);
+            var dhPrev = dHiddenNext.Slice(b * h, h);
+            CellBackwardRow(g, hiddenProj.Slice(At(b, t, time, gh) + (2 * h), h), hPrev, dHidden.Slice(b * h, h), dxi, dhh, dhPrev, h, RecurrentActivation, ResetAfter);
             if (!ResetAfter) ResetBeforeBackward(g, hPrev, dxi, dhh, dhPrev);
+        }
+    }
+
+    /// <summary>
+    /// One row of the cell's derivative: <c>dxi</c> for the input projection, <c>dhh</c> for the
+    /// recurrent one, <c>dhPrev</c> the direct gradient to h_(t-1). Reset-before leaves r's slices
+    /// and the new gate's recurrent slice to <see cref="ResetBeforeBackward"/>. The scalar loop
+    /// spells out each local derivative; the vector loop spells σ' as σ(1 - σ), in the same order,
+    /// and another recurrent activation takes the scalar loop.
+    /// </summary>
+    private static void CellBackwardRow(ReadOnlySpan<T> g, ReadOnlySpan<T> hhNew, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
+        Span<T> dxi, Span<T> dhh, Span<T> dhPrev, int h, Activation sigma, bool resetAfter)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && sigma == Activation.Sigmoid)
+        {
+            var one = Vector<T>.One;
+            for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var r = new Vector<T>(g[j..]);
+                var z = new Vector<T>(g[(h + j)..]);
+                var n = new Vector<T>(g[((2 * h) + j)..]);
+                var dhv = new Vector<T>(dh[j..]);
+                var dnPre = dhv * (one - z) * (one - (n * n));
+                var dzPre = dhv * (new Vector<T>(hPrev[j..]) - n) * (z * (one - z));
+                dzPre.CopyTo(dxi[(h + j)..]);
+                dnPre.CopyTo(dxi[((2 * h) + j)..]);
+                dzPre.CopyTo(dhh[(h + j)..]);
+                (dhv * z).CopyTo(dhPrev[j..]);
+                if (!resetAfter) continue;
+                var drPre = dnPre * new Vector<T>(hhNew[j..]) * (r * (one - r));
+                drPre.CopyTo(dxi[j..]);
+                drPre.CopyTo(dhh[j..]);
+                (dnPre * r).CopyTo(dhh[((2 * h) + j)..]);
+            }
+        }
+        for (; j < h; j++)
+        {
+            T r = g[j], z = g[h + j], n = g[(2 * h) + j];
+            T dn = dh[j] * (T.One - z);                                    // ∂h/∂n = 1 - z
+            T dz = dh[j] * (hPrev[j] - n);                                 // ∂h/∂z = h_(t-1) - n
+            T dnPre = dn * (T.One - (n * n));                              // n: tanh'
+            T dzPre = dz * Activations.Derivative(sigma, z);               // z: σ'
+            dxi[h + j] = dzPre;
+            dxi[(2 * h) + j] = dnPre;
+            dhh[h + j] = dzPre;
+            dhPrev[j] = dh[j] * z;                                         // ∂h/∂h_(t-1) = z, the direct path
+            if (!resetAfter) continue;
+            T drPre = dnPre * hhNew[j] * Activations.Derivative(sigma, r); // ∂n/∂r = W_hn h + b_hn
+            dxi[j] = drPre;
+            dhh[j] = drPre;
+            dhh[(2 * h) + j] = dnPre * r;                                  // ∂n/∂(W_hn h + b_hn) = r
         }
     }
 
@@ -144,20 +213,20 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
         int h = HiddenSize;
         var dnPre = dxi.Slice(2 * h, h);
         var r = g[..h];
-        System.Numerics.Tensors.TensorPrimitives.Multiply(r, hPrev, _resetHidden);
+        TensorPrimitives.Multiply(r, hPrev, _resetHidden);
         ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
         Span<T> dWeightHn = WeightHh.Gradient.Span.Slice(2 * h * h, h * h);
         _dResetHidden.AsSpan().Clear();
         for (int j = 0; j < h; j++)
         {
             // d(r ⊙ h) += W_hn[j]ᵀ dnPre_j;  dW_hn[j] += dnPre_j (r ⊙ h)
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(weightHn.Slice(j * h, h), dnPre[j], _dResetHidden, _dResetHidden);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_resetHidden, dnPre[j], dWeightHn.Slice(j * h, h), dWeightHn.Slice(j * h, h));
+            TensorPrimitives.MultiplyAdd(weightHn.Slice(j * h, h), dnPre[j], _dResetHidden, _dResetHidden);
+            TensorPrimitives.MultiplyAdd(_resetHidden, dnPre[j], dWeightHn.Slice(j * h, h), dWeightHn.Slice(j * h, h));
         }
         if (BiasHh is not null)
         {
             var dBiasHn = BiasHh.Gradient.Span.Slice(2 * h, h);
-            System.Numerics.Tensors.TensorPrimitives.Add(dBiasHn, dnPre, dBiasHn); // db_hn += dnPre
+            TensorPrimitives.Add(dBiasHn, dnPre, dBiasHn); // db_hn += dnPre
         }
         for (int k = 0; k < h; k++)
         {
