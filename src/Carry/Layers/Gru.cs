@@ -155,14 +155,13 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     /// One row of the cell's derivative: <c>dxi</c> for the input projection, <c>dhh</c> for the
     /// recurrent one, <c>dhPrev</c> the direct gradient to h_(t-1). Reset-before leaves r's slices
     /// and the new gate's recurrent slice to <see cref="ResetBeforeBackward"/>. The scalar loop
-    /// spells out each local derivative; the vector loop spells σ' as σ(1 - σ), in the same order,
-    /// and another recurrent activation takes the scalar loop.
+    /// spells out each local derivative; the vector loop does the same operations in the same order.
     /// </summary>
     private static void CellBackwardRow(ReadOnlySpan<T> g, ReadOnlySpan<T> hhNew, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
         Span<T> dxi, Span<T> dhh, Span<T> dhPrev, int h, Activation sigma, bool resetAfter)
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated && sigma == Activation.Sigmoid)
+        if (Vector.IsHardwareAccelerated)
         {
             var one = Vector<T>.One;
             for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
@@ -172,13 +171,13 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
                 var n = new Vector<T>(g[((2 * h) + j)..]);
                 var dhv = new Vector<T>(dh[j..]);
                 var dnPre = dhv * (one - z) * (one - (n * n));
-                var dzPre = dhv * (new Vector<T>(hPrev[j..]) - n) * (z * (one - z));
+                var dzPre = dhv * (new Vector<T>(hPrev[j..]) - n) * Activations.DerivativeLanes(sigma, z);
                 dzPre.CopyTo(dxi[(h + j)..]);
                 dnPre.CopyTo(dxi[((2 * h) + j)..]);
                 dzPre.CopyTo(dhh[(h + j)..]);
                 (dhv * z).CopyTo(dhPrev[j..]);
                 if (!resetAfter) continue;
-                var drPre = dnPre * new Vector<T>(hhNew[j..]) * (r * (one - r));
+                var drPre = dnPre * new Vector<T>(hhNew[j..]) * Activations.DerivativeLanes(sigma, r);
                 drPre.CopyTo(dxi[j..]);
                 drPre.CopyTo(dhh[j..]);
                 (dnPre * r).CopyTo(dhh[((2 * h) + j)..]);

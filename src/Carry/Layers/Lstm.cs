@@ -114,12 +114,11 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
         DHiddenNext.Slice(b0 * h, (b1 - b0) * h).Clear(); // h_(t-1) reaches h_t only through W_hh
     }
 
-    /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative.</summary>
-    /// <remarks>The vector loop spells σ' as σ(1 - σ); another recurrent activation takes the scalar loop.</remarks>
+    /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative, the vector loop does the same operations in the same order.</summary>
     private static void CellBackwardRow(ReadOnlySpan<T> g, Span<T> dg, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dcNext, int h, Activation sigma)
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated && sigma == Activation.Sigmoid)
+        if (Vector.IsHardwareAccelerated)
         {
             var one = Vector<T>.One;
             for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
@@ -132,10 +131,10 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
                 var dhv = new Vector<T>(dh[j..]);
                 var dOut = dhv * tc;
                 var dc = new Vector<T>(dcNext[j..]) + (dhv * og * (one - (tc * tc)));
-                (dc * cg * ig * (one - ig)).CopyTo(dg[j..]);
-                (dc * new Vector<T>(cPrev[j..]) * fg * (one - fg)).CopyTo(dg[(h + j)..]);
+                (dc * cg * Activations.DerivativeLanes(sigma, ig)).CopyTo(dg[j..]);
+                (dc * new Vector<T>(cPrev[j..]) * Activations.DerivativeLanes(sigma, fg)).CopyTo(dg[(h + j)..]);
                 (dc * ig * (one - (cg * cg))).CopyTo(dg[((2 * h) + j)..]);
-                (dOut * og * (one - og)).CopyTo(dg[((3 * h) + j)..]);
+                (dOut * Activations.DerivativeLanes(sigma, og)).CopyTo(dg[((3 * h) + j)..]);
                 (dc * fg).CopyTo(dcNext[j..]);
             }
         }

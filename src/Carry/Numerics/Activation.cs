@@ -150,7 +150,7 @@ public static class Activations
     }
 
     /// <summary><see cref="Derivative{T}"/> of a vector of outputs, lane by lane, the same operations in the same order.</summary>
-    private static Vector<T> DerivativeLanes<T>(Activation activation, Vector<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static Vector<T> DerivativeLanes<T>(Activation activation, Vector<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var one = Vector<T>.One;
         return activation switch
