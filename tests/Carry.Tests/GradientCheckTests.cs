@@ -237,6 +237,7 @@ public sealed class GradientCheckTests
     [InlineData("gru", "sigmoid", true)]
     [InlineData("gru", "sigmoid", false)]
     [InlineData("gru", "hard_sigmoid", true)]
+    [InlineData("gru", "hard_sigmoid_v3", false)]
     [InlineData("elman", "tanh", true)]
     [InlineData("elman", "sigmoid", true)]
     [InlineData("elman", "relu", true)]

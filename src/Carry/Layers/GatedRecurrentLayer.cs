@@ -90,6 +90,13 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     protected virtual bool SeparateHiddenProjection => false;
 
     /// <summary>
+    /// Gate columns whose recurrent input is h_(t-1) itself, a prefix of the G·H rows of <c>W_hh</c>:
+    /// all of them, unless the cell feeds the rest something else (the reset-before GRU's new gate
+    /// reads <c>r ⊙ h</c>) and computes their product, its input gradient and weight gradient itself.
+    /// </summary>
+    protected virtual int RecurrentColumns => GateCount * HiddenSize;
+
+    /// <summary>
     /// The cell at time <paramref name="t"/> for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1.
     /// Reads <c>Gates</c> (pre-activations, with the hidden projection already added unless kept
     /// apart in <c>HiddenProj</c>), <c>HiddenPrev</c> and <c>CellPrev</c>; writes <c>Hidden</c> (and
@@ -106,6 +113,11 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// <c>DCellNext</c> with the gradient to c_(t-1).
     /// </summary>
     protected abstract void CellBackwardRows(int time, int t, int b0, int b1);
+
+    /// <summary>The weight gradients of the columns past <see cref="RecurrentColumns"/>, after the backward pass through time.</summary>
+    protected virtual void AccumulateOwnWeightGradients(int batch, int time)
+    {
+    }
 
     /// <summary>Cell buffers of the subclass's own for this shape, made before the first step of a forward pass.</summary>
     protected virtual void AllocateCell(int batch, int time)
@@ -150,7 +162,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         AllocateCell(batch, time);
         bool stepwiseInput = ProjectInput(input, batch, time);
         // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
-        if ((long)batch * GateCount * h * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, GateCount * h, WeightHh.Value.Span, h);
+        if ((long)batch * RecurrentColumns * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, RecurrentColumns, WeightHh.Value.Span, h);
         else _packedWeightHhT.Invalidate();
         var zero = Reuse(ref _zeroState, batch, h);
         zero.Fill(T.Zero);
@@ -163,7 +175,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             CopyPreviousState(batch, time, t, tPrev, h0, c0);
             if (stepwiseInput) ProjectInputStep(input.Span, _gates!.Span, batch, time, t);
             RecurrentProduct(batch, time, t);
-            RunRows(batch, time, t, backward: false);
+            CellForward(batch, time, t);
             tPrev = t;
         }
         return ForwardResult(batch, time, tPrev);
@@ -228,12 +240,13 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     }
 
     /// <summary>
-    /// The step's recurrent product <c>[B, H] · [H, GH]</c>, rows strided by T: added into the
-    /// gates, or kept apart with <c>b_hh</c> (<c>HiddenProj</c>) when the cell needs it so.
+    /// The step's recurrent product <c>[B, H] · [H, GH]</c> (its first <see cref="RecurrentColumns"/>
+    /// columns), rows strided by T: added into the gates, or kept apart with <c>b_hh</c>
+    /// (<c>HiddenProj</c>) when the cell needs it so.
     /// </summary>
     private void RecurrentProduct(int batch, int time, int t)
     {
-        int h = HiddenSize, gh = GateCount * h;
+        int h = HiddenSize, gh = GateCount * h, cols = RecurrentColumns;
         var hPrevStep = HiddenPrev[(t * h)..];
         if (!SeparateHiddenProjection)
         {
@@ -241,21 +254,27 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             return;
         }
         var proj = HiddenProj[(t * gh)..];
-        Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
+        Gemm.Multiply(Compute, false, true, batch, cols, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
         if (!HasBias) return;
         for (int b = 0; b < batch; b++)
         {
-            var row = proj.Slice(b * time * gh, gh);
-            TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
+            var row = proj.Slice(b * time * gh, cols);
+            TensorPrimitives.Add(row, BiasHh!.Value.Span[..cols], row);
         }
     }
+
+    /// <summary>The cell at step <paramref name="t"/> for every batch row: <see cref="CellForwardRows"/>, split across threads.</summary>
+    protected virtual void CellForward(int batch, int time, int t) => RunRows(batch, time, t, backward: false);
+
+    /// <summary>The cell's derivative at step <paramref name="t"/> for every batch row: <see cref="CellBackwardRows"/>, split across threads.</summary>
+    protected virtual void CellBackward(int batch, int time, int t) => RunRows(batch, time, t, backward: true);
 
     /// <summary>
     /// Runs the cell (forward or backward) over the batch rows of step <paramref name="t"/>, split
     /// across the layer's <see cref="Layer{T}.Compute"/> threads for large batches. Rows are
     /// independent, so the split changes no result.
     /// </summary>
-    private void RunRows(int batch, int time, int t, bool backward)
+    protected void RunRows(int batch, int time, int t, bool backward)
     {
         var context = Compute;
         if (RowsIndependent && batch >= 2 * RowsPerPart && context.MaxDegreeOfParallelism > 1 && context.TryAcquire())
@@ -373,7 +392,8 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             System.Numerics.Tensors.TensorPrimitives.Add(dHiddenNext.Span, dOutput.Span, dHiddenNext.Span);
         }
 
-        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, gh, h, WeightHh.Value.Span, h);
+        int cols = RecurrentColumns;
+        if ((long)batch * cols * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, cols, h, WeightHh.Value.Span, h);
         else _packedWeightHh.Invalidate();
 
         for (int s = time - 1; s >= 0; s--)
@@ -393,14 +413,15 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
                     next.CopyTo(dst);
                 }
             }
-            RunRows(batch, time, t, backward: true);
-            // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H]
-            Gemm.Multiply(Compute, false, false, batch, h, gh, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
+            CellBackward(batch, time, t);
+            // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H] (the first RecurrentColumns of GH)
+            Gemm.Multiply(Compute, false, false, batch, h, cols, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
         }
 
         // Weight gradients of all steps as single products.
         Gemm.Multiply(Compute, true, false, gh, inSize, batch * time, dGates.Span, gh, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
-        Gemm.Multiply(Compute, true, false, gh, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
+        Gemm.Multiply(Compute, true, false, cols, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
+        AccumulateOwnWeightGradients(batch, time);
         if (HasBias)
         {
             if (SeparateHiddenProjection)

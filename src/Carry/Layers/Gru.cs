@@ -31,15 +31,11 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     {
         RecurrentActivation = recurrentActivation;
         ResetAfter = resetAfter;
-        if (!resetAfter)
-        {
-            _resetHidden = new T[hiddenSize];
-            _dResetHidden = new T[hiddenSize];
-        }
     }
 
-    private readonly T[] _resetHidden = [];  // [H] r ⊙ h_(t-1) of one row (reset before)
-    private readonly T[] _dResetHidden = []; // [H] W_hnᵀ · dn of one row (reset before)
+    private Tensor<T>? _resetHidden;  // [B, T, H] r ⊙ h_(t-1) (reset before)
+    private Tensor<T>? _dResetHidden; // [B, H] d(r ⊙ h_(t-1)) = dn · W_hn of one step (reset before)
+    private bool _secondHalf;         // reset before: which half of the cell the rows run (the new gate's product between)
 
     /// <summary>σ of the reset and update gates (<see cref="Activation.Sigmoid"/> as in PyTorch; Keras's <c>recurrent_activation</c>).</summary>
     public Activation RecurrentActivation { get; }
@@ -51,6 +47,10 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     protected override bool SeparateHiddenProjection => true;
 
     /// <inheritdoc />
+    /// <remarks>Reset before, the new gate's recurrent input is <c>r ⊙ h</c>: its product is this layer's own.</remarks>
+    protected override int RecurrentColumns => ResetAfter ? 3 * HiddenSize : 2 * HiddenSize;
+
+    /// <inheritdoc />
     public override LayerSpec Spec => new()
     {
         Kind = LayerKinds.Gru, InputSize = InputSize, Units = HiddenSize, Bias = HasBias, ReturnSequences = ReturnSequences,
@@ -58,8 +58,35 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     };
 
     /// <inheritdoc />
-    /// <remarks>Reset-before rows share scratch memory and the <c>W_hn</c> gradient, so they run on one thread.</remarks>
-    protected override bool RowsIndependent => ResetAfter;
+    protected override void AllocateCell(int batch, int time)
+    {
+        if (ResetAfter) return;
+        Reuse(ref _resetHidden, batch, time, HiddenSize);
+        Reuse(ref _dResetHidden, batch, HiddenSize);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reset before: r and z, then <c>W_hn (r ⊙ h) + b_hn</c> for every row in one product, then n and h.</remarks>
+    protected override void CellForward(int batch, int time, int t)
+    {
+        if (ResetAfter)
+        {
+            base.CellForward(batch, time, t);
+            return;
+        }
+        int h = HiddenSize, gh = 3 * h;
+        _secondHalf = false;
+        base.CellForward(batch, time, t);
+        // hh_n = (r ⊙ h_(t-1)) · W_hnᵀ + b_hn   [B, H]·[H, H]
+        var hhNew = HiddenProj[((t * gh) + (2 * h))..];
+        Gemm.Multiply(Compute, false, true, batch, h, h, _resetHidden!.Span[(t * h)..], time * h, WeightHh.Value.Span[(2 * h * h)..], h, hhNew, time * gh, accumulate: false);
+        if (HasBias)
+        {
+            for (int b = 0; b < batch; b++) TensorPrimitives.Add(hhNew.Slice(b * time * gh, h), BiasHh!.Value.Span.Slice(2 * h, h), hhNew.Slice(b * time * gh, h));
+        }
+        _secondHalf = true;
+        base.CellForward(batch, time, t);
+    }
 
     /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
     protected override void CellForwardRows(int time, int t, int b0, int b1)
@@ -68,37 +95,40 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
         Span<T> gates = Gates, hiddenProj = HiddenProj, hiddenPrev = HiddenPrev, hidden = Hidden;
         for (int b = b0; b < b1; b++)
         {
+            var g = gates.Slice(At(b, t, time, gh), gh);      // W_ih x + b_ih → activated r, z, n
+            var hh = hiddenProj.Slice(At(b, t, time, gh), gh); // W_hh h + b_hh (kept: backward needs the n part)
             int o = At(b, t, time, h);
-            CellForwardRow(gates.Slice(At(b, t, time, gh), gh), hiddenProj.Slice(At(b, t, time, gh), gh), hiddenPrev.Slice(o, h), hidden.Slice(o, h));
+            if (!_secondHalf || ResetAfter) UpdateAndResetGates(g, hh);
+            if (!ResetAfter && !_secondHalf)
+            {
+                TensorPrimitives.Multiply(g[..h], hiddenPrev.Slice(o, h), _resetHidden!.Span.Slice(o, h)); // r ⊙ h_(t-1)
+                continue;
+            }
+            NewGateAndOutput(g, hh.Slice(2 * h, h), hiddenPrev.Slice(o, h), hidden.Slice(o, h));
         }
     }
 
-    /// <summary>The cell for one row.</summary>
-    /// <param name="g"><c>[3H]</c> <c>W_ih x + b_ih</c> in, activated r, z, n out.</param>
-    /// <param name="hh"><c>[3H]</c> <c>W_hh h + b_hh</c> (kept: backward needs its n part; reset-before overwrites that part).</param>
-    /// <param name="hPrev"><c>[H]</c> h_(t-1).</param>
-    /// <param name="hOut"><c>[H]</c> receives h_t.</param>
-    private void CellForwardRow(Span<T> g, Span<T> hh, ReadOnlySpan<T> hPrev, Span<T> hOut)
+    /// <summary><c>r, z = σ(W_i x + b_i + W_h h + b_h)</c> in place in the first 2H of <paramref name="g"/>.</summary>
+    private void UpdateAndResetGates(Span<T> g, ReadOnlySpan<T> hh)
+    {
+        var rz = g[..(2 * HiddenSize)];
+        TensorPrimitives.Add(rz, hh[..rz.Length], rz);
+        GateActivation(RecurrentActivation, rz);
+    }
+
+    /// <summary>
+    /// <c>n = tanh(W_in x + b_in + r ⊙ hhNew)</c> (reset after; <c>hhNew = W_hn h + b_hn</c>) or
+    /// <c>tanh(W_in x + b_in + hhNew)</c> (reset before; <c>hhNew = W_hn (r ⊙ h) + b_hn</c>) in place,
+    /// then <c>h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)</c>.
+    /// </summary>
+    private void NewGateAndOutput(Span<T> g, ReadOnlySpan<T> hhNew, ReadOnlySpan<T> hPrev, Span<T> hOut)
     {
         int h = HiddenSize;
-        var rz = g[..(2 * h)];
-        var r = g[..h];
-        var z = g.Slice(h, h);
         var n = g.Slice(2 * h, h);
-        var hhNew = hh.Slice(2 * h, h);
-        TensorPrimitives.Add(rz, hh[..(2 * h)], rz);           // W_i x + b_i + W_h h + b_h for r and z
-        GateActivation(RecurrentActivation, rz);                // r, z = σ
-        if (ResetAfter)
-        {
-            TensorPrimitives.MultiplyAdd(r, hhNew, n, n);       // W_in x + b_in + r ⊙ (W_hn h + b_hn)
-        }
-        else
-        {
-            ResetBeforeProjection(r, hPrev, hhNew);
-            TensorPrimitives.Add(n, hhNew, n);                  // W_in x + b_in + W_hn (r ⊙ h) + b_hn
-        }
-        TensorPrimitives.Tanh(n, n);                            // n = tanh
-        Interpolate(z, n, hPrev, hOut);                         // h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)
+        if (ResetAfter) TensorPrimitives.MultiplyAdd(g[..h], hhNew, n, n);
+        else TensorPrimitives.Add(n, hhNew, n);
+        TensorPrimitives.Tanh(n, n);
+        Interpolate(g.Slice(h, h), n, hPrev, hOut);
     }
 
     /// <summary><c>h = (1 - z) ⊙ n + z ⊙ hPrev</c>, each product rounded before the sum, as in the scalar formula.</summary>
@@ -117,20 +147,18 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
         for (; j < h.Length; j++) h[j] = ((T.One - z[j]) * n[j]) + (z[j] * hPrev[j]);
     }
 
-    /// <summary>
-    /// Reset before the product: overwrites the new gate's recurrent part with
-    /// <c>W_hn (r ⊙ h) + b_hn</c>   <c>[H, H]·[H]</c> (the base computed <c>W_hn h + b_hn</c>).
-    /// </summary>
-    private void ResetBeforeProjection(ReadOnlySpan<T> r, ReadOnlySpan<T> hPrev, Span<T> hhNew)
+    /// <inheritdoc />
+    /// <remarks>Reset before: the rows' derivatives, then <c>d(r ⊙ h) = dn · W_hn</c> for every row in one product, then r's.</remarks>
+    protected override void CellBackward(int batch, int time, int t)
     {
-        int h = HiddenSize;
-        TensorPrimitives.Multiply(r, hPrev, _resetHidden);
-        ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
-        for (int j = 0; j < h; j++)
-        {
-            T bias = BiasHh is null ? T.Zero : BiasHh.Value.Span[(2 * h) + j];
-            hhNew[j] = TensorPrimitives.Dot(weightHn.Slice(j * h, h), _resetHidden) + bias;
-        }
+        _secondHalf = false;
+        base.CellBackward(batch, time, t);
+        if (ResetAfter) return;
+        int h = HiddenSize, gh = 3 * h;
+        // d(r ⊙ h_(t-1)) = dnPre · W_hn   [B, H]·[H, H]
+        Gemm.Multiply(Compute, false, false, batch, h, h, DHiddenProj[((t * gh) + (2 * h))..], time * gh, WeightHh.Value.Span[(2 * h * h)..], h, _dResetHidden!.Span, h, accumulate: false);
+        _secondHalf = true;
+        base.CellBackward(batch, time, t);
     }
 
     /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
@@ -146,16 +174,17 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
             var dhh = dHiddenProj.Slice(At(b, t, time, gh), gh);
             var hPrev = hiddenPrev.Slice(At(b, t, time, h), h);
             var dhPrev = dHiddenNext.Slice(b * h, h);
-            CellBackwardRow(g, hiddenProj.Slice(At(b, t, time, gh) + (2 * h), h), hPrev, dHidden.Slice(b * h, h), dxi, dhh, dhPrev, h, RecurrentActivation, ResetAfter);
-            if (!ResetAfter) ResetBeforeBackward(g, hPrev, dxi, dhh, dhPrev);
+            if (_secondHalf) ResetBeforeBackward(g[..h], hPrev, _dResetHidden!.Span.Slice(b * h, h), dxi[..h], dhh[..h], dhPrev);
+            else CellBackwardRow(g, hiddenProj.Slice(At(b, t, time, gh) + (2 * h), h), hPrev, dHidden.Slice(b * h, h), dxi, dhh, dhPrev, h, RecurrentActivation, ResetAfter);
         }
     }
 
     /// <summary>
     /// One row of the cell's derivative: <c>dxi</c> for the input projection, <c>dhh</c> for the
-    /// recurrent one, <c>dhPrev</c> the direct gradient to h_(t-1). Reset-before leaves r's slices
-    /// and the new gate's recurrent slice to <see cref="ResetBeforeBackward"/>. The scalar loop
-    /// spells out each local derivative; the vector loop does the same operations in the same order.
+    /// recurrent one, <c>dhPrev</c> the direct gradient to h_(t-1). Reset before, r's slices wait for
+    /// <see cref="ResetBeforeBackward"/>, and the new gate's recurrent slice is the gradient of
+    /// <c>W_hn (r ⊙ h) + b_hn</c>. The scalar loop spells out each local derivative; the vector loop
+    /// does the same operations in the same order.
     /// </summary>
     private static void CellBackwardRow(ReadOnlySpan<T> g, ReadOnlySpan<T> hhNew, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
         Span<T> dxi, Span<T> dhh, Span<T> dhPrev, int h, Activation sigma, bool resetAfter)
@@ -176,7 +205,11 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
                 dnPre.CopyTo(dxi[((2 * h) + j)..]);
                 dzPre.CopyTo(dhh[(h + j)..]);
                 (dhv * z).CopyTo(dhPrev[j..]);
-                if (!resetAfter) continue;
+                if (!resetAfter)
+                {
+                    dnPre.CopyTo(dhh[((2 * h) + j)..]);
+                    continue;
+                }
                 var drPre = dnPre * new Vector<T>(hhNew[j..]) * Activations.DerivativeLanes(sigma, r);
                 drPre.CopyTo(dxi[j..]);
                 drPre.CopyTo(dhh[j..]);
@@ -194,7 +227,11 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
             dxi[(2 * h) + j] = dnPre;
             dhh[h + j] = dzPre;
             dhPrev[j] = dh[j] * z;                                         // ∂h/∂h_(t-1) = z, the direct path
-            if (!resetAfter) continue;
+            if (!resetAfter)
+            {
+                dhh[(2 * h) + j] = dnPre;                                  // ∂n/∂(W_hn (r ⊙ h) + b_hn) = 1
+                continue;
+            }
             T drPre = dnPre * hhNew[j] * Activations.Derivative(sigma, r); // ∂n/∂r = W_hn h + b_hn
             dxi[j] = drPre;
             dhh[j] = drPre;
@@ -203,37 +240,24 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     }
 
     /// <summary>
-    /// The reset-before derivatives of one row, given <c>dnPre</c> in <c>dxi[2H..]</c>. The new gate's
-    /// recurrent input is <c>r ⊙ h</c>, not <c>h</c>, so this row's <c>W_hn</c> and <c>b_hn</c>
-    /// gradients are added here and its slice of <c>dhh</c> is zero (the base adds <c>dhhᵀ·h</c>).
+    /// Reset before, one row's r derivatives from <c>d(r ⊙ h) = dResetHidden</c>:
+    /// <c>drPre = d(r ⊙ h) ⊙ h ⊙ σ'(r)</c> (∂(r ⊙ h)/∂r = h) into both projections' r slices, and
+    /// <c>dhPrev += d(r ⊙ h) ⊙ r</c> (∂(r ⊙ h)/∂h = r).
     /// </summary>
-    private void ResetBeforeBackward(ReadOnlySpan<T> g, ReadOnlySpan<T> hPrev, Span<T> dxi, Span<T> dhh, Span<T> dhPrev)
+    private void ResetBeforeBackward(ReadOnlySpan<T> r, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dResetHidden, Span<T> dxiReset, Span<T> dhhReset, Span<T> dhPrev)
     {
-        int h = HiddenSize;
-        var dnPre = dxi.Slice(2 * h, h);
-        var r = g[..h];
-        TensorPrimitives.Multiply(r, hPrev, _resetHidden);
-        ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
-        Span<T> dWeightHn = WeightHh.Gradient.Span.Slice(2 * h * h, h * h);
-        _dResetHidden.AsSpan().Clear();
-        for (int j = 0; j < h; j++)
-        {
-            // d(r ⊙ h) += W_hn[j]ᵀ dnPre_j;  dW_hn[j] += dnPre_j (r ⊙ h)
-            TensorPrimitives.MultiplyAdd(weightHn.Slice(j * h, h), dnPre[j], _dResetHidden, _dResetHidden);
-            TensorPrimitives.MultiplyAdd(_resetHidden, dnPre[j], dWeightHn.Slice(j * h, h), dWeightHn.Slice(j * h, h));
-        }
-        if (BiasHh is not null)
-        {
-            var dBiasHn = BiasHh.Gradient.Span.Slice(2 * h, h);
-            TensorPrimitives.Add(dBiasHn, dnPre, dBiasHn); // db_hn += dnPre
-        }
-        for (int k = 0; k < h; k++)
-        {
-            T drPre = _dResetHidden[k] * hPrev[k] * Activations.Derivative(RecurrentActivation, r[k]); // ∂(r ⊙ h)/∂r = h
-            dxi[k] = drPre;
-            dhh[k] = drPre;
-            dhh[(2 * h) + k] = T.Zero;
-            dhPrev[k] += _dResetHidden[k] * r[k];                                                      // ∂(r ⊙ h)/∂h = r
-        }
+        TensorPrimitives.Multiply(dResetHidden, hPrev, dxiReset);
+        Activations.MultiplyDerivative(RecurrentActivation, r, dxiReset);
+        dxiReset.CopyTo(dhhReset);
+        TensorPrimitives.MultiplyAdd(dResetHidden, r, dhPrev, dhPrev);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reset before: <c>dW_hn += dhh_nᵀ · (r ⊙ h)</c> over every row and step   <c>[H, B·T]·[B·T, H]</c> (<c>b_hn</c>'s gradient is the base's column sum).</remarks>
+    protected override void AccumulateOwnWeightGradients(int batch, int time)
+    {
+        if (ResetAfter) return;
+        int h = HiddenSize, gh = 3 * h;
+        Gemm.Multiply(Compute, true, false, h, h, batch * time, DHiddenProj[(2 * h)..], gh, _resetHidden!.Span, h, WeightHh.Gradient.Span[(2 * h * h)..], h, accumulate: true);
     }
 }
