@@ -31,6 +31,7 @@ echo "Carry quick benchmarks ($THREADS threads)..." >&2
 # The epoch first and alone, so that its peak working set is the training's own.
 dotnet "$BENCH" quick --threads "$THREADS" --reps 3 --only epoch | tee "$OUTDIR/carry.txt" >&2
 dotnet "$BENCH" quick --threads "$THREADS" --reps 5 --only gemm,lstm,predict,a | tee -a "$OUTDIR/carry.txt" >&2
+dotnet "$BENCH" quick --threads "$THREADS" --reps 5 --only cells,cells-epoch | tee -a "$OUTDIR/carry.txt" >&2
 
 if [[ $FAST == 1 ]]; then A_NUMPY=5000; A_TORCH=1000; B_BATCHES=16; else A_NUMPY=50000; A_TORCH=5000; B_BATCHES=64; fi
 echo "numpy/OpenBLAS fp32 GEMM..." >&2
@@ -125,6 +126,12 @@ cbc, bthc = carry.get("experiment B epoch CPU time"), float(b_th[3]) if len(b_th
 if cbc and bthc:
     row("Experiment B, one epoch, CPU-seconds (all threads)", cbc, "cpu-s", "PyTorch", bthc, "cpu-s", bthc / cbc, "")
 rows.append(("Experiment B, effective rate", f"{carry['experiment B effective']:.4g} GFLOP/s", "PyTorch", f"{65536 * 25.3e6 / b_th_s / 1e9:.4g} GFLOP/s", "", "≥ 83 GFLOP/s"))
+for key, value in carry.items():
+    if key.startswith("cells ") and key.endswith("per step and gate-unit, / LSTM's") and not key.startswith("cells lstm:"):
+        rows.append((f"{key.removeprefix('cells ').split(':')[0]} step (forward+backward) per gate-unit, / LSTM's", f"{value:.3g}×", "", "", "", "≤ 1.3×"))
+gru_epoch = carry.get("cells gru: experiment B epoch CPU time / LSTM's")
+if gru_epoch:
+    rows.append(("GRU(256) epoch / LSTM(256) epoch, CPU-seconds, same run", f"{gru_epoch:.3g}×", "", "", "", "≤ 0.9×"))
 rows.append(("LSTM(256) train step, batch 128", f"{carry['lstm256 train step (batch 128, T 16)']:.4g} ms", "", "", "", ""))
 rows.append(("allocation per LSTM train step", f"{carry['lstm256 train step allocation']:.0f} B", "", "", "", "0 B (BenchmarkDotNet)"))
 rows.append(("peak working set, Experiment B epoch (process)", f"{carry['peak working set (process)']:.0f} MiB", "", "", "", "< 200 MiB"))

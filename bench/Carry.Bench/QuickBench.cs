@@ -9,7 +9,7 @@ using Carry.Training;
 namespace Carry.Bench;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Carry.Bench -- quick [--threads N] [--reps R] [--only gemm|lstm|epoch|a|predict] [--path portable|avx2|vector512]</c>:
+/// <c>dotnet run -c Release --project bench/Carry.Bench -- quick [--threads N] [--reps R] [--only gemm|lstm|epoch|a|predict|cells|cells-epoch] [--path portable|avx2|vector512]</c>:
 /// Stopwatch medians of the same workloads as the BenchmarkDotNet classes, printed as
 /// <c>name&lt;TAB&gt;value&lt;TAB&gt;unit</c> lines for bench/compare.sh.
 /// </summary>
@@ -41,6 +41,8 @@ internal static class QuickBench
         if (Wants("epoch")) Epoch(context, Math.Max(1, reps / 2));
         if (Wants("predict")) Predict(context, reps);
         if (Wants("a")) ExperimentA(reps);
+        if (Wants("cells")) CellBench.PerStep(context, reps);
+        if (only.Split(',').Contains("cells-epoch")) CellBench.Epochs(context, Math.Max(1, reps / 2));
         return 0;
     }
 

@@ -230,6 +230,38 @@ public sealed class GradientCheckTests
         }
     }
 
+    /// <summary>The cells at a width that runs their vector loops and a scalar tail (13 = 8 + 4 + 1 lanes of double).</summary>
+    [Theory]
+    [InlineData("lstm", "sigmoid", true)]
+    [InlineData("lstm", "hard_sigmoid", true)]
+    [InlineData("gru", "sigmoid", true)]
+    [InlineData("gru", "sigmoid", false)]
+    [InlineData("gru", "hard_sigmoid", true)]
+    [InlineData("gru", "hard_sigmoid_v3", false)]
+    [InlineData("elman", "tanh", true)]
+    [InlineData("elman", "sigmoid", true)]
+    [InlineData("elman", "relu", true)]
+    [InlineData("jordan", "tanh", true)]
+    public void GivenACellWideEnoughForItsVectorLoops_WhenBackpropagatingThroughTime_ThenEveryGradientMatchesCentralDifferences(
+        string kind, string activation, bool resetAfter)
+    {
+        const int wide = 13;
+        var act = Activations.Parse(activation);
+        RecurrentLayer<double> layer = kind switch
+        {
+            "lstm" => new Lstm<double>(InputSize, wide, returnSequences: true, recurrentActivation: act),
+            "gru" => new Gru<double>(InputSize, wide, returnSequences: true, recurrentActivation: act, resetAfter: resetAfter),
+            "elman" => new SimpleRnn<double>(InputSize, wide, act, returnSequences: true),
+            _ => new Jordan<double>(InputSize, wide, wide, act, Activation.Sigmoid, returnSequences: true),
+        };
+        layer.Initialize(Initialization.PyTorch, new RandomGenerator(3));
+        foreach (var p in layer.Parameters)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Multiply(p.Value.Span, 2.0, p.Value.Span); // off the linear part for H = 13
+        }
+        CheckRecurrent(layer, withInitialState: true, seed: 17);
+    }
+
     internal static RecurrentLayer<double> BuildRecurrent(string kind, string activation, bool bias, bool returnSequences, bool reverse)
     {
         var act = activation == "-" ? Activation.Tanh : Activations.Parse(activation);

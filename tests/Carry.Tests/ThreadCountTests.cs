@@ -8,15 +8,21 @@ namespace Carry.Tests;
 /// <summary>Training results do not depend on <see cref="ComputeContext.MaxDegreeOfParallelism"/>.</summary>
 public sealed class ThreadCountTests
 {
-    [Fact]
-    public void GivenAnLstmModelAndABatchOf64_WhenTrainingOnOneOrTwoThreads_ThenLossesAndWeightsAreBitIdentical()
+    [Theory]
+    [InlineData(LayerKinds.Lstm, true)]
+    [InlineData(LayerKinds.Gru, true)]
+    [InlineData(LayerKinds.Gru, false)]
+    [InlineData(LayerKinds.Elman, true)]
+    [InlineData(LayerKinds.Jordan, true)]
+    public void GivenACellModelAndABatchOf64_WhenTrainingOnOneTwoOrThreeThreads_ThenLossesAndWeightsAreBitIdentical(string cell, bool resetAfter)
     {
         float[]? firstWeights = null;
         float[]? firstLosses = null;
-        foreach (int threads in new[] { 1, 2 })
+        foreach (int threads in new[] { 1, 2, 3 })
         {
             using var context = new ComputeContext(threads);
-            var model = new Sequential<float>(new Lstm<float>(3, 48), new Dropout<float>(0.2, seed: 4), new Dense<float>(48, 2, Activation.Sigmoid));
+            var recurrent = new LayerSpec { Kind = cell, InputSize = 3, Units = 48, OutputSize = cell == LayerKinds.Jordan ? 48 : 0, ResetAfter = resetAfter }.Create<float>();
+            var model = new Sequential<float>(recurrent, new Dropout<float>(0.2, seed: 4), new Dense<float>(48, 2, Activation.Sigmoid));
             model.Initialize(Initialization.Keras, 11);
             model.Compile(new MeanSquaredError<float>(), new Adam<float>(0.01));
             model.Compute = context;
@@ -36,7 +42,7 @@ public sealed class ThreadCountTests
             else
             {
                 Assert.Equal(firstLosses, losses);
-                Assert.True(firstWeights.AsSpan().SequenceEqual(weights), "weights after three steps differ between 1 and 2 threads");
+                Assert.True(firstWeights.AsSpan().SequenceEqual(weights), $"{cell}: weights after three steps differ between 1 and {threads} threads");
             }
         }
     }

@@ -53,6 +53,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         WeightHh = _parameters[1];
         BiasIh = bias ? _parameters[2] : null;
         BiasHh = bias ? _parameters[3] : null;
+        _cellJob = new CellJob(this);
     }
 
     /// <summary>Hidden units, H.</summary>
@@ -89,22 +90,44 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     protected virtual bool SeparateHiddenProjection => false;
 
     /// <summary>
-    /// The cell at time <paramref name="t"/> for every batch row. Reads <c>Gates</c> (pre-activations,
-    /// with the hidden projection already added unless kept apart in <c>HiddenProj</c>), <c>HiddenPrev</c>
-    /// and <c>CellPrev</c>; writes <c>Hidden</c> (and <c>Cell</c>) at t, and may overwrite
-    /// <c>Gates</c> with whatever its backward needs.
+    /// Gate columns whose recurrent input is h_(t-1) itself, a prefix of the G·H rows of <c>W_hh</c>:
+    /// all of them, unless the cell feeds the rest something else (the reset-before GRU's new gate
+    /// reads <c>r ⊙ h</c>) and computes their product, its input gradient and weight gradient itself.
     /// </summary>
-    protected abstract void CellForward(int batch, int time, int t);
+    protected virtual int RecurrentColumns => GateCount * HiddenSize;
 
     /// <summary>
-    /// The cell's derivative at time <paramref name="t"/>. Reads <c>DHidden</c> (the total gradient
-    /// reaching h_t) and <c>DCellNext</c> (reaching c_t); writes <c>DGates</c> (and <c>DHiddenProj</c>)
-    /// at t, overwrites <c>DHiddenNext</c> with the direct gradient to h_(t-1) (not through W_hh) and
+    /// The cell at time <paramref name="t"/> for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1.
+    /// Reads <c>Gates</c> (pre-activations, with the hidden projection already added unless kept
+    /// apart in <c>HiddenProj</c>), <c>HiddenPrev</c> and <c>CellPrev</c>; writes <c>Hidden</c> (and
+    /// <c>Cell</c>) at t, and may overwrite <c>Gates</c> with whatever its backward needs. It touches
+    /// only its own rows, so that rows can run on several threads (<see cref="RowsIndependent"/>).
+    /// </summary>
+    protected abstract void CellForwardRows(int time, int t, int b0, int b1);
+
+    /// <summary>
+    /// The cell's derivative at time <paramref name="t"/> for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1.
+    /// Reads <c>DHidden</c> (the total gradient reaching h_t) and <c>DCellNext</c> (reaching c_t);
+    /// writes <c>DGates</c> (and <c>DHiddenProj</c>) at t, overwrites its rows of <c>DHiddenNext</c>
+    /// with the direct gradient to h_(t-1) (not through W_hh; zero when there is none) and of
     /// <c>DCellNext</c> with the gradient to c_(t-1).
     /// </summary>
-    protected abstract void CellBackward(int batch, int time, int t);
+    protected abstract void CellBackwardRows(int time, int t, int b0, int b1);
 
-    /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForward"/>.</summary>
+    /// <summary>The weight gradients of the columns past <see cref="RecurrentColumns"/>, after the backward pass through time.</summary>
+    protected virtual void AccumulateOwnWeightGradients(int batch, int time)
+    {
+    }
+
+    /// <summary>Cell buffers of the subclass's own for this shape, made before the first step of a forward pass.</summary>
+    protected virtual void AllocateCell(int batch, int time)
+    {
+    }
+
+    /// <summary>False when the cell's rows share scratch memory and must run on one thread.</summary>
+    protected virtual bool RowsIndependent => true;
+
+    /// <summary>Cached buffers the cell reads and writes; see <see cref="CellForwardRows"/>.</summary>
     protected Span<T> Gates => _gates!.Span;
     /// <summary><c>W_hh·h + b_hh</c> per step <c>[B, T, G*H]</c>, when kept apart (GRU).</summary>
     protected Span<T> HiddenProj => _hiddenProj!.Span;
@@ -136,9 +159,10 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         CheckState(initialState?.Cell, batch, h, "initialState.Cell");
         _input = input;
         AllocateForward(batch, time);
+        AllocateCell(batch, time);
         bool stepwiseInput = ProjectInput(input, batch, time);
         // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
-        if ((long)batch * GateCount * h * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, GateCount * h, WeightHh.Value.Span, h);
+        if ((long)batch * RecurrentColumns * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, RecurrentColumns, WeightHh.Value.Span, h);
         else _packedWeightHhT.Invalidate();
         var zero = Reuse(ref _zeroState, batch, h);
         zero.Fill(T.Zero);
@@ -216,12 +240,13 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     }
 
     /// <summary>
-    /// The step's recurrent product <c>[B, H] · [H, GH]</c>, rows strided by T: added into the
-    /// gates, or kept apart with <c>b_hh</c> (<c>HiddenProj</c>) when the cell needs it so.
+    /// The step's recurrent product <c>[B, H] · [H, GH]</c> (its first <see cref="RecurrentColumns"/>
+    /// columns), rows strided by T: added into the gates, or kept apart with <c>b_hh</c>
+    /// (<c>HiddenProj</c>) when the cell needs it so.
     /// </summary>
     private void RecurrentProduct(int batch, int time, int t)
     {
-        int h = HiddenSize, gh = GateCount * h;
+        int h = HiddenSize, gh = GateCount * h, cols = RecurrentColumns;
         var hPrevStep = HiddenPrev[(t * h)..];
         if (!SeparateHiddenProjection)
         {
@@ -229,12 +254,73 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             return;
         }
         var proj = HiddenProj[(t * gh)..];
-        Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
+        Gemm.Multiply(Compute, false, true, batch, cols, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
         if (!HasBias) return;
         for (int b = 0; b < batch; b++)
         {
-            var row = proj.Slice(b * time * gh, gh);
-            TensorPrimitives.Add(row, BiasHh!.Value.Span, row);
+            var row = proj.Slice(b * time * gh, cols);
+            TensorPrimitives.Add(row, BiasHh!.Value.Span[..cols], row);
+        }
+    }
+
+    /// <summary>The cell at step <paramref name="t"/> for every batch row: <see cref="CellForwardRows"/>, split across threads.</summary>
+    protected virtual void CellForward(int batch, int time, int t) => RunRows(batch, time, t, backward: false);
+
+    /// <summary>The cell's derivative at step <paramref name="t"/> for every batch row: <see cref="CellBackwardRows"/>, split across threads.</summary>
+    protected virtual void CellBackward(int batch, int time, int t) => RunRows(batch, time, t, backward: true);
+
+    /// <summary>
+    /// Runs the cell (forward or backward) over the batch rows of step <paramref name="t"/>, split
+    /// across the layer's <see cref="Layer{T}.Compute"/> threads for large batches. Rows are
+    /// independent, so the split changes no result.
+    /// </summary>
+    protected void RunRows(int batch, int time, int t, bool backward)
+    {
+        var context = Compute;
+        if (RowsIndependent && batch >= 2 * RowsPerPart && context.MaxDegreeOfParallelism > 1 && context.TryAcquire())
+        {
+            try
+            {
+                _cellJob.Batch = batch;
+                _cellJob.Time = time;
+                _cellJob.Step = t;
+                _cellJob.Backward = backward;
+                _cellJob.Parts = Math.Min(batch / RowsPerPart, 2 * context.MaxDegreeOfParallelism);
+                context.RunAcquired(_cellJob, _cellJob.Parts);
+            }
+            finally
+            {
+                context.Release();
+            }
+            return;
+        }
+        if (backward) CellBackwardRows(time, t, 0, batch);
+        else CellForwardRows(time, t, 0, batch);
+    }
+
+    /// <summary>σ of the gates in place: the logistic sigmoid (vectorised), or the recurrent activation chosen instead.</summary>
+    protected static void GateActivation(Activation sigma, Span<T> gates)
+    {
+        if (sigma == Activation.Sigmoid) TensorPrimitives.Sigmoid(gates, gates);
+        else Activations.Apply(sigma, gates);
+    }
+
+    /// <summary>Fewest batch rows worth handing to another thread.</summary>
+    private const int RowsPerPart = 16;
+
+    private readonly CellJob _cellJob;
+
+    /// <summary>Rows [i·B/parts, (i+1)·B/parts) of one step's cell, forward or backward.</summary>
+    private sealed class CellJob(GatedRecurrentLayer<T> layer) : ParallelJob
+    {
+        public int Batch, Time, Step, Parts;
+        public bool Backward;
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
+            if (Backward) layer.CellBackwardRows(Time, Step, b0, b1);
+            else layer.CellForwardRows(Time, Step, b0, b1);
         }
     }
 
@@ -306,7 +392,8 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             System.Numerics.Tensors.TensorPrimitives.Add(dHiddenNext.Span, dOutput.Span, dHiddenNext.Span);
         }
 
-        if ((long)batch * gh * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, gh, h, WeightHh.Value.Span, h);
+        int cols = RecurrentColumns;
+        if ((long)batch * cols * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, cols, h, WeightHh.Value.Span, h);
         else _packedWeightHh.Invalidate();
 
         for (int s = time - 1; s >= 0; s--)
@@ -327,13 +414,14 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
                 }
             }
             CellBackward(batch, time, t);
-            // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H]
-            Gemm.Multiply(Compute, false, false, batch, h, gh, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
+            // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H] (the first RecurrentColumns of GH)
+            Gemm.Multiply(Compute, false, false, batch, h, cols, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
         }
 
         // Weight gradients of all steps as single products.
         Gemm.Multiply(Compute, true, false, gh, inSize, batch * time, dGates.Span, gh, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
-        Gemm.Multiply(Compute, true, false, gh, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
+        Gemm.Multiply(Compute, true, false, cols, h, batch * time, dHiddenProj.Span, gh, _hiddenPrev!.Span, h, WeightHh.Gradient.Span, h, accumulate: true);
+        AccumulateOwnWeightGradients(batch, time);
         if (HasBias)
         {
             if (SeparateHiddenProjection)

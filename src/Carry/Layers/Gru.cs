@@ -1,4 +1,5 @@
 using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Carry.Numerics;
 
 namespace Carry.Layers;
@@ -30,15 +31,11 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     {
         RecurrentActivation = recurrentActivation;
         ResetAfter = resetAfter;
-        if (!resetAfter)
-        {
-            _resetHidden = new T[hiddenSize];
-            _dResetHidden = new T[hiddenSize];
-        }
     }
 
-    private readonly T[] _resetHidden = [];  // [H] r ⊙ h_(t-1) of one row (reset before)
-    private readonly T[] _dResetHidden = []; // [H] W_hnᵀ · dn of one row (reset before)
+    private Tensor<T>? _resetHidden;  // [B, T, H] r ⊙ h_(t-1) (reset before)
+    private Tensor<T>? _dResetHidden; // [B, H] d(r ⊙ h_(t-1)) = dn · W_hn of one step (reset before)
+    private bool _secondHalf;         // reset before: which half of the cell the rows run (the new gate's product between)
 
     /// <summary>σ of the reset and update gates (<see cref="Activation.Sigmoid"/> as in PyTorch; Keras's <c>recurrent_activation</c>).</summary>
     public Activation RecurrentActivation { get; }
@@ -50,6 +47,10 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     protected override bool SeparateHiddenProjection => true;
 
     /// <inheritdoc />
+    /// <remarks>Reset before, the new gate's recurrent input is <c>r ⊙ h</c>: its product is this layer's own.</remarks>
+    protected override int RecurrentColumns => ResetAfter ? 3 * HiddenSize : 2 * HiddenSize;
+
+    /// <inheritdoc />
     public override LayerSpec Spec => new()
     {
         Kind = LayerKinds.Gru, InputSize = InputSize, Units = HiddenSize, Bias = HasBias, ReturnSequences = ReturnSequences,
@@ -57,115 +58,206 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     };
 
     /// <inheritdoc />
-    protected override void CellForward(int batch, int time, int t)
+    protected override void AllocateCell(int batch, int time)
     {
-        int h = HiddenSize, gh = 3 * h;
-        for (int b = 0; b < batch; b++)
-        {
-            var xi = Gates.Slice(At(b, t, time, gh), gh);      // W_ih x + b_ih → activated r, z, n
-            var hh = HiddenProj.Slice(At(b, t, time, gh), gh); // W_hh h + b_hh (kept: backward needs the n part)
-            int o = At(b, t, time, h);
-            var hPrev = HiddenPrev.Slice(o, h);
-            var hOut = Hidden.Slice(o, h);
-            for (int j = 0; j < h; j++)
-            {
-                xi[j] = Activations.Value(RecurrentActivation, xi[j] + hh[j]);           // r
-                xi[h + j] = Activations.Value(RecurrentActivation, xi[h + j] + hh[h + j]); // z
-            }
-            if (!ResetAfter) ResetBeforeProjection(xi[..h], hPrev, hh.Slice(2 * h, h));
-            for (int j = 0; j < h; j++)
-            {
-                T r = xi[j], z = xi[h + j];
-                T n = T.Tanh(xi[(2 * h) + j] + (ResetAfter ? r * hh[(2 * h) + j] : hh[(2 * h) + j]));
-                xi[(2 * h) + j] = n;
-                hOut[j] = ((T.One - z) * n) + (z * hPrev[j]);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Reset before the product: overwrites the new gate's recurrent part with
-    /// <c>W_hn (r ⊙ h) + b_hn</c>   <c>[H, H]·[H]</c> (the base computed <c>W_hn h + b_hn</c>).
-    /// </summary>
-    private void ResetBeforeProjection(ReadOnlySpan<T> r, ReadOnlySpan<T> hPrev, Span<T> hhNew)
-    {
-        int h = HiddenSize;
-        System.Numerics.Tensors.TensorPrimitives.Multiply(r, hPrev, _resetHidden);
-        ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
-        for (int j = 0; j < h; j++)
-        {
-            T bias = BiasHh is null ? T.Zero : BiasHh.Value.Span[(2 * h) + j];
-            hhNew[j] = System.Numerics.Tensors.TensorPrimitives.Dot(weightHn.Slice(j * h, h), _resetHidden) + bias;
-        }
+        if (ResetAfter) return;
+        Reuse(ref _resetHidden, batch, time, HiddenSize);
+        Reuse(ref _dResetHidden, batch, HiddenSize);
     }
 
     /// <inheritdoc />
-    protected override void CellBackward(int batch, int time, int t)
+    /// <remarks>Reset before: r and z, then <c>W_hn (r ⊙ h) + b_hn</c> for every row in one product, then n and h.</remarks>
+    protected override void CellForward(int batch, int time, int t)
+    {
+        if (ResetAfter)
+        {
+            base.CellForward(batch, time, t);
+            return;
+        }
+        int h = HiddenSize, gh = 3 * h;
+        _secondHalf = false;
+        base.CellForward(batch, time, t);
+        // hh_n = (r ⊙ h_(t-1)) · W_hnᵀ + b_hn   [B, H]·[H, H]
+        var hhNew = HiddenProj[((t * gh) + (2 * h))..];
+        Gemm.Multiply(Compute, false, true, batch, h, h, _resetHidden!.Span[(t * h)..], time * h, WeightHh.Value.Span[(2 * h * h)..], h, hhNew, time * gh, accumulate: false);
+        if (HasBias)
+        {
+            for (int b = 0; b < batch; b++) TensorPrimitives.Add(hhNew.Slice(b * time * gh, h), BiasHh!.Value.Span.Slice(2 * h, h), hhNew.Slice(b * time * gh, h));
+        }
+        _secondHalf = true;
+        base.CellForward(batch, time, t);
+    }
+
+    /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    protected override void CellForwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize, gh = 3 * h;
-        for (int b = 0; b < batch; b++)
+        Span<T> gates = Gates, hiddenProj = HiddenProj, hiddenPrev = HiddenPrev, hidden = Hidden;
+        for (int b = b0; b < b1; b++)
         {
-            var g = Gates.Slice(At(b, t, time, gh), gh);
-            var hh = HiddenProj.Slice(At(b, t, time, gh), gh);
-            var dxi = DGates.Slice(At(b, t, time, gh), gh);
-            var dhh = DHiddenProj.Slice(At(b, t, time, gh), gh);
+            var g = gates.Slice(At(b, t, time, gh), gh);      // W_ih x + b_ih → activated r, z, n
+            var hh = hiddenProj.Slice(At(b, t, time, gh), gh); // W_hh h + b_hh (kept: backward needs the n part)
             int o = At(b, t, time, h);
-            var hPrev = HiddenPrev.Slice(o, h);
-            var dh = DHidden.Slice(b * h, h);
-            var dhPrev = DHiddenNext.Slice(b * h, h);
-            for (int j = 0; j < h; j++)
+            if (!_secondHalf || ResetAfter) UpdateAndResetGates(g, hh);
+            if (!ResetAfter && !_secondHalf)
             {
-                T r = g[j], z = g[h + j], n = g[(2 * h) + j];
-                T dn = dh[j] * (T.One - z);
-                T dz = dh[j] * (hPrev[j] - n);
-                T dnPre = dn * (T.One - (n * n));
-                T dzPre = dz * Activations.Derivative(RecurrentActivation, z);
-                dxi[h + j] = dzPre;
-                dxi[(2 * h) + j] = dnPre;
-                dhh[h + j] = dzPre;
-                dhPrev[j] = dh[j] * z; // direct path h_t = ... + z ⊙ h_(t-1)
-                if (!ResetAfter) continue;
-                T drPre = dnPre * hh[(2 * h) + j] * Activations.Derivative(RecurrentActivation, r); // ∂n/∂r = W_hn h + b_hn
-                dxi[j] = drPre;
-                dhh[j] = drPre;
-                dhh[(2 * h) + j] = dnPre * r;
+                TensorPrimitives.Multiply(g[..h], hiddenPrev.Slice(o, h), _resetHidden!.Span.Slice(o, h)); // r ⊙ h_(t-1)
+                continue;
             }
-            if (!ResetAfter) ResetBeforeBackward(g, hPrev, dxi, dhh, dhPrev);
+            NewGateAndOutput(g, hh.Slice(2 * h, h), hiddenPrev.Slice(o, h), hidden.Slice(o, h));
+        }
+    }
+
+    /// <summary><c>r, z = σ(W_i x + b_i + W_h h + b_h)</c> in place in the first 2H of <paramref name="g"/>.</summary>
+    private void UpdateAndResetGates(Span<T> g, ReadOnlySpan<T> hh)
+    {
+        var rz = g[..(2 * HiddenSize)];
+        TensorPrimitives.Add(rz, hh[..rz.Length], rz);
+        GateActivation(RecurrentActivation, rz);
+    }
+
+    /// <summary>
+    /// <c>n = tanh(W_in x + b_in + r ⊙ hhNew)</c> (reset after; <c>hhNew = W_hn h + b_hn</c>) or
+    /// <c>tanh(W_in x + b_in + hhNew)</c> (reset before; <c>hhNew = W_hn (r ⊙ h) + b_hn</c>) in place,
+    /// then <c>h_t = (1 - z) ⊙ n + z ⊙ h_(t-1)</c>.
+    /// </summary>
+    private void NewGateAndOutput(Span<T> g, ReadOnlySpan<T> hhNew, ReadOnlySpan<T> hPrev, Span<T> hOut)
+    {
+        int h = HiddenSize;
+        var n = g.Slice(2 * h, h);
+        if (ResetAfter) TensorPrimitives.MultiplyAdd(g[..h], hhNew, n, n);
+        else TensorPrimitives.Add(n, hhNew, n);
+        TensorPrimitives.Tanh(n, n);
+        Interpolate(g.Slice(h, h), n, hPrev, hOut);
+    }
+
+    /// <summary><c>h = (1 - z) ⊙ n + z ⊙ hPrev</c>, each product rounded before the sum, as in the scalar formula.</summary>
+    private static void Interpolate(ReadOnlySpan<T> z, ReadOnlySpan<T> n, ReadOnlySpan<T> hPrev, Span<T> h)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<T>.One;
+            for (; j <= h.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var zv = new Vector<T>(z[j..]);
+                (((one - zv) * new Vector<T>(n[j..])) + (zv * new Vector<T>(hPrev[j..]))).CopyTo(h[j..]);
+            }
+        }
+        for (; j < h.Length; j++) h[j] = ((T.One - z[j]) * n[j]) + (z[j] * hPrev[j]);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reset before: the rows' derivatives, then <c>d(r ⊙ h) = dn · W_hn</c> for every row in one product, then r's.</remarks>
+    protected override void CellBackward(int batch, int time, int t)
+    {
+        _secondHalf = false;
+        base.CellBackward(batch, time, t);
+        if (ResetAfter) return;
+        int h = HiddenSize, gh = 3 * h;
+        // d(r ⊙ h_(t-1)) = dnPre · W_hn   [B, H]·[H, H]
+        Gemm.Multiply(Compute, false, false, batch, h, h, DHiddenProj[((t * gh) + (2 * h))..], time * gh, WeightHh.Value.Span[(2 * h * h)..], h, _dResetHidden!.Span, h, accumulate: false);
+        _secondHalf = true;
+        base.CellBackward(batch, time, t);
+    }
+
+    /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    protected override void CellBackwardRows(int time, int t, int b0, int b1)
+    {
+        int h = HiddenSize, gh = 3 * h;
+        Span<T> gates = Gates, hiddenProj = HiddenProj, dGates = DGates, dHiddenProj = DHiddenProj, hiddenPrev = HiddenPrev;
+        Span<T> dHidden = DHidden, dHiddenNext = DHiddenNext;
+        for (int b = b0; b < b1; b++)
+        {
+            var g = gates.Slice(At(b, t, time, gh), gh);
+            var dxi = dGates.Slice(At(b, t, time, gh), gh);
+            var dhh = dHiddenProj.Slice(At(b, t, time, gh), gh);
+            var hPrev = hiddenPrev.Slice(At(b, t, time, h), h);
+            var dhPrev = dHiddenNext.Slice(b * h, h);
+            if (_secondHalf) ResetBeforeBackward(g[..h], hPrev, _dResetHidden!.Span.Slice(b * h, h), dxi[..h], dhh[..h], dhPrev);
+            else CellBackwardRow(g, hiddenProj.Slice(At(b, t, time, gh) + (2 * h), h), hPrev, dHidden.Slice(b * h, h), dxi, dhh, dhPrev, h, RecurrentActivation, ResetAfter);
         }
     }
 
     /// <summary>
-    /// The reset-before derivatives of one row, given <c>dnPre</c> in <c>dxi[2H..]</c>. The new gate's
-    /// recurrent input is <c>r ⊙ h</c>, not <c>h</c>, so this row's <c>W_hn</c> and <c>b_hn</c>
-    /// gradients are added here and its slice of <c>dhh</c> is zero (the base adds <c>dhhᵀ·h</c>).
+    /// One row of the cell's derivative: <c>dxi</c> for the input projection, <c>dhh</c> for the
+    /// recurrent one, <c>dhPrev</c> the direct gradient to h_(t-1). Reset before, r's slices wait for
+    /// <see cref="ResetBeforeBackward"/>, and the new gate's recurrent slice is the gradient of
+    /// <c>W_hn (r ⊙ h) + b_hn</c>. The scalar loop spells out each local derivative; the vector loop
+    /// does the same operations in the same order.
     /// </summary>
-    private void ResetBeforeBackward(ReadOnlySpan<T> g, ReadOnlySpan<T> hPrev, Span<T> dxi, Span<T> dhh, Span<T> dhPrev)
+    private static void CellBackwardRow(ReadOnlySpan<T> g, ReadOnlySpan<T> hhNew, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
+        Span<T> dxi, Span<T> dhh, Span<T> dhPrev, int h, Activation sigma, bool resetAfter)
     {
-        int h = HiddenSize;
-        var dnPre = dxi.Slice(2 * h, h);
-        var r = g[..h];
-        System.Numerics.Tensors.TensorPrimitives.Multiply(r, hPrev, _resetHidden);
-        ReadOnlySpan<T> weightHn = WeightHh.Value.Span.Slice(2 * h * h, h * h);
-        Span<T> dWeightHn = WeightHh.Gradient.Span.Slice(2 * h * h, h * h);
-        _dResetHidden.AsSpan().Clear();
-        for (int j = 0; j < h; j++)
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            // d(r ⊙ h) += W_hn[j]ᵀ dnPre_j;  dW_hn[j] += dnPre_j (r ⊙ h)
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(weightHn.Slice(j * h, h), dnPre[j], _dResetHidden, _dResetHidden);
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_resetHidden, dnPre[j], dWeightHn.Slice(j * h, h), dWeightHn.Slice(j * h, h));
+            var one = Vector<T>.One;
+            for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var r = new Vector<T>(g[j..]);
+                var z = new Vector<T>(g[(h + j)..]);
+                var n = new Vector<T>(g[((2 * h) + j)..]);
+                var dhv = new Vector<T>(dh[j..]);
+                var dnPre = dhv * (one - z) * (one - (n * n));
+                var dzPre = dhv * (new Vector<T>(hPrev[j..]) - n) * Activations.DerivativeLanes(sigma, z);
+                dzPre.CopyTo(dxi[(h + j)..]);
+                dnPre.CopyTo(dxi[((2 * h) + j)..]);
+                dzPre.CopyTo(dhh[(h + j)..]);
+                (dhv * z).CopyTo(dhPrev[j..]);
+                if (!resetAfter)
+                {
+                    dnPre.CopyTo(dhh[((2 * h) + j)..]);
+                    continue;
+                }
+                var drPre = dnPre * new Vector<T>(hhNew[j..]) * Activations.DerivativeLanes(sigma, r);
+                drPre.CopyTo(dxi[j..]);
+                drPre.CopyTo(dhh[j..]);
+                (dnPre * r).CopyTo(dhh[((2 * h) + j)..]);
+            }
         }
-        if (BiasHh is not null)
+        for (; j < h; j++)
         {
-            var dBiasHn = BiasHh.Gradient.Span.Slice(2 * h, h);
-            System.Numerics.Tensors.TensorPrimitives.Add(dBiasHn, dnPre, dBiasHn); // db_hn += dnPre
+            T r = g[j], z = g[h + j], n = g[(2 * h) + j];
+            T dn = dh[j] * (T.One - z);                                    // ∂h/∂n = 1 - z
+            T dz = dh[j] * (hPrev[j] - n);                                 // ∂h/∂z = h_(t-1) - n
+            T dnPre = dn * (T.One - (n * n));                              // n: tanh'
+            T dzPre = dz * Activations.Derivative(sigma, z);               // z: σ'
+            dxi[h + j] = dzPre;
+            dxi[(2 * h) + j] = dnPre;
+            dhh[h + j] = dzPre;
+            dhPrev[j] = dh[j] * z;                                         // ∂h/∂h_(t-1) = z, the direct path
+            if (!resetAfter)
+            {
+                dhh[(2 * h) + j] = dnPre;                                  // ∂n/∂(W_hn (r ⊙ h) + b_hn) = 1
+                continue;
+            }
+            T drPre = dnPre * hhNew[j] * Activations.Derivative(sigma, r); // ∂n/∂r = W_hn h + b_hn
+            dxi[j] = drPre;
+            dhh[j] = drPre;
+            dhh[(2 * h) + j] = dnPre * r;                                  // ∂n/∂(W_hn h + b_hn) = r
         }
-        for (int k = 0; k < h; k++)
-        {
-            T drPre = _dResetHidden[k] * hPrev[k] * Activations.Derivative(RecurrentActivation, r[k]); // ∂(r ⊙ h)/∂r = h
-            dxi[k] = drPre;
-            dhh[k] = drPre;
-            dhh[(2 * h) + k] = T.Zero;
-            dhPrev[k] += _dResetHidden[k] * r[k];                                                      // ∂(r ⊙ h)/∂h = r
-        }
+    }
+
+    /// <summary>
+    /// Reset before, one row's r derivatives from <c>d(r ⊙ h) = dResetHidden</c>:
+    /// <c>drPre = d(r ⊙ h) ⊙ h ⊙ σ'(r)</c> (∂(r ⊙ h)/∂r = h) into both projections' r slices, and
+    /// <c>dhPrev += d(r ⊙ h) ⊙ r</c> (∂(r ⊙ h)/∂h = r).
+    /// </summary>
+    private void ResetBeforeBackward(ReadOnlySpan<T> r, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dResetHidden, Span<T> dxiReset, Span<T> dhhReset, Span<T> dhPrev)
+    {
+        TensorPrimitives.Multiply(dResetHidden, hPrev, dxiReset);
+        Activations.MultiplyDerivative(RecurrentActivation, r, dxiReset);
+        dxiReset.CopyTo(dhhReset);
+        TensorPrimitives.MultiplyAdd(dResetHidden, r, dhPrev, dhPrev);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reset before: <c>dW_hn += dhh_nᵀ · (r ⊙ h)</c> over every row and step   <c>[H, B·T]·[B·T, H]</c> (<c>b_hn</c>'s gradient is the base's column sum).</remarks>
+    protected override void AccumulateOwnWeightGradients(int batch, int time)
+    {
+        if (ResetAfter) return;
+        int h = HiddenSize, gh = 3 * h;
+        Gemm.Multiply(Compute, true, false, h, h, batch * time, DHiddenProj[(2 * h)..], gh, _resetHidden!.Span, h, WeightHh.Gradient.Span[(2 * h * h)..], h, accumulate: true);
     }
 }

@@ -25,6 +25,7 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
     private Tensor<T>? _dHidPre;   // [B, T, H]
     private Tensor<T>? _dYNext;    // [B, O]
     private Tensor<T>? _dInput;    // [B, T, I]
+    private RecurrentState<T>? _finalState, _dInitialState; // reused result records
 
     /// <param name="inputSize">Features per step, I.</param>
     /// <param name="hiddenSize">Hidden units, H.</param>
@@ -148,7 +149,7 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
             output = Reuse(ref _last, batch, o);
             final.Span.CopyTo(output.Span);
         }
-        return new RecurrentOutput<T>(output, new RecurrentState<T>(final));
+        return new RecurrentOutput<T>(output, ReuseState(ref _finalState, final, null));
     }
 
     /// <inheritdoc />
@@ -196,7 +197,7 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         }
         var dInput = Reuse(ref _dInput, batch, time, inSize);
         Gemm.Multiply(Compute, false, false, batch * time, inSize, h, dHidPre.Span, h, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
-        return new RecurrentGradient<T>(dInput, new RecurrentState<T>(dYNext));
+        return new RecurrentGradient<T>(dInput, ReuseState(ref _dInitialState, dYNext, null));
     }
 
     /// <inheritdoc />

@@ -29,7 +29,6 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
         : base(inputSize, hiddenSize, ParameterShapes.LstmGates, bias, returnSequences, reverse)
     {
         RecurrentActivation = recurrentActivation;
-        _cellJob = new CellJob(this);
     }
 
     /// <summary>σ of the input, forget and output gates (<see cref="Activation.Sigmoid"/> as in PyTorch; Keras's <c>recurrent_activation</c>).</summary>
@@ -46,61 +45,10 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     };
 
     /// <inheritdoc />
-    protected override void CellForward(int batch, int time, int t)
-    {
-        Reuse(ref _tanhCell, batch, time, HiddenSize);
-        RunRows(batch, time, t, backward: false);
-    }
-
-    /// <summary>
-    /// Runs the cell over batch rows, split across the layer's <see cref="Layer{T}.Compute"/>
-    /// threads for large batches. Rows are independent, so the split changes no result.
-    /// </summary>
-    private void RunRows(int batch, int time, int t, bool backward)
-    {
-        var context = Compute;
-        if (batch >= 2 * RowsPerPart && context.MaxDegreeOfParallelism > 1 && context.TryAcquire())
-        {
-            try
-            {
-                _cellJob.Batch = batch;
-                _cellJob.Time = time;
-                _cellJob.Step = t;
-                _cellJob.Backward = backward;
-                _cellJob.Parts = Math.Min(batch / RowsPerPart, 2 * context.MaxDegreeOfParallelism);
-                context.RunAcquired(_cellJob, _cellJob.Parts);
-            }
-            finally
-            {
-                context.Release();
-            }
-            return;
-        }
-        if (backward) CellBackwardRows(time, t, 0, batch);
-        else CellForwardRows(time, t, 0, batch);
-    }
-
-    /// <summary>Fewest batch rows worth handing to another thread.</summary>
-    private const int RowsPerPart = 16;
-
-    private readonly CellJob _cellJob;
-
-    /// <summary>Rows [i·B/parts, (i+1)·B/parts) of one step's cell, forward or backward.</summary>
-    private sealed class CellJob(Lstm<T> layer) : ParallelJob
-    {
-        public int Batch, Time, Step, Parts;
-        public bool Backward;
-
-        public override void Execute(int item, ComputeContext.Scratch scratch)
-        {
-            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
-            if (Backward) layer.CellBackwardRows(Time, Step, b0, b1);
-            else layer.CellForwardRows(Time, Step, b0, b1);
-        }
-    }
+    protected override void AllocateCell(int batch, int time) => Reuse(ref _tanhCell, batch, time, HiddenSize);
 
     /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
-    private void CellForwardRows(int time, int t, int b0, int b1)
+    protected override void CellForwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize, gh = 4 * h;
         Span<T> gates = Gates, cellPrev = CellPrev, cell = Cell, hidden = Hidden, tanhCell = _tanhCell!.Span;
@@ -126,19 +74,12 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
         var ifGates = g[..(2 * h)];
         var cellGate = g.Slice(2 * h, h);
         var outGate = g.Slice(3 * h, h);
-        GateActivation(ifGates);                                     // i, f = σ
+        GateActivation(RecurrentActivation, ifGates);                                    // i, f = σ
         TensorPrimitives.Tanh(cellGate, cellGate);                  // g = tanh
-        GateActivation(outGate);                                     // o = σ
+        GateActivation(RecurrentActivation, outGate);                                    // o = σ
         UpdateCell(g[..h], g.Slice(h, h), cellGate, cellPrev, cell); // c_t = f ⊙ c_(t-1) + i ⊙ g
         TensorPrimitives.Tanh(cell, tanhCell);                      // tanh c_t, kept for backward
         TensorPrimitives.Multiply(outGate, tanhCell, hidden);       // h_t = o ⊙ tanh c_t
-    }
-
-    /// <summary>σ in place: the logistic sigmoid, or the recurrent activation chosen instead.</summary>
-    private void GateActivation(Span<T> gates)
-    {
-        if (RecurrentActivation == Activation.Sigmoid) TensorPrimitives.Sigmoid(gates, gates);
-        else Activations.Apply(RecurrentActivation, gates);
     }
 
     /// <summary><c>c = f ⊙ cPrev + i ⊙ g</c>, each product rounded before the sum, as in the scalar formula.</summary>
@@ -156,15 +97,8 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
         for (; j < c.Length; j++) c[j] = (f[j] * cPrev[j]) + (i[j] * g[j]);
     }
 
-    /// <inheritdoc />
-    protected override void CellBackward(int batch, int time, int t)
-    {
-        RunRows(batch, time, t, backward: true);
-        DHiddenNext.Clear();
-    }
-
     /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
-    private void CellBackwardRows(int time, int t, int b0, int b1)
+    protected override void CellBackwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize, gh = 4 * h;
         Span<T> gates = Gates, dGates = DGates, cellPrev = CellPrev, dHidden = DHidden, dCellNext = DCellNext;
@@ -177,14 +111,14 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
             // dcNext in: dL/dc_t from later steps; out: dL/dc_(t-1).
             CellBackwardRow(g, dg, cellPrev.Slice(o, h), tanhCell.Slice(o, h), dHidden.Slice(b * h, h), dCellNext.Slice(b * h, h), h, RecurrentActivation);
         }
+        DHiddenNext.Slice(b0 * h, (b1 - b0) * h).Clear(); // h_(t-1) reaches h_t only through W_hh
     }
 
-    /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative.</summary>
-    /// <remarks>The vector loop spells σ' as σ(1 - σ); another recurrent activation takes the scalar loop.</remarks>
+    /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative, the vector loop does the same operations in the same order.</summary>
     private static void CellBackwardRow(ReadOnlySpan<T> g, Span<T> dg, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dcNext, int h, Activation sigma)
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated && sigma == Activation.Sigmoid)
+        if (Vector.IsHardwareAccelerated)
         {
             var one = Vector<T>.One;
             for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
@@ -197,10 +131,10 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
                 var dhv = new Vector<T>(dh[j..]);
                 var dOut = dhv * tc;
                 var dc = new Vector<T>(dcNext[j..]) + (dhv * og * (one - (tc * tc)));
-                (dc * cg * ig * (one - ig)).CopyTo(dg[j..]);
-                (dc * new Vector<T>(cPrev[j..]) * fg * (one - fg)).CopyTo(dg[(h + j)..]);
+                (dc * cg * Activations.DerivativeLanes(sigma, ig)).CopyTo(dg[j..]);
+                (dc * new Vector<T>(cPrev[j..]) * Activations.DerivativeLanes(sigma, fg)).CopyTo(dg[(h + j)..]);
                 (dc * ig * (one - (cg * cg))).CopyTo(dg[((2 * h) + j)..]);
-                (dOut * og * (one - og)).CopyTo(dg[((3 * h) + j)..]);
+                (dOut * Activations.DerivativeLanes(sigma, og)).CopyTo(dg[((3 * h) + j)..]);
                 (dc * fg).CopyTo(dcNext[j..]);
             }
         }

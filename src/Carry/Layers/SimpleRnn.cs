@@ -31,31 +31,32 @@ public sealed class SimpleRnn<T> : GatedRecurrentLayer<T> where T : unmanaged, I
         Bias = HasBias, ReturnSequences = ReturnSequences,
     };
 
-    /// <inheritdoc />
-    protected override void CellForward(int batch, int time, int t)
+    /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>: <c>h = f(pre)</c>.</summary>
+    protected override void CellForwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize;
-        for (int b = 0; b < batch; b++)
+        Span<T> gates = Gates, hidden = Hidden;
+        for (int b = b0; b < b1; b++)
         {
             int o = At(b, t, time, h);
-            var pre = Gates.Slice(o, h);
+            var pre = gates.Slice(o, h);
             Activations.Apply(ActivationFunction, pre);
-            pre.CopyTo(Hidden.Slice(o, h));
+            pre.CopyTo(hidden.Slice(o, h));
         }
     }
 
-    /// <inheritdoc />
-    protected override void CellBackward(int batch, int time, int t)
+    /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>: <c>dPre = dh ⊙ f'(h)</c>.</summary>
+    protected override void CellBackwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize;
-        for (int b = 0; b < batch; b++)
+        Span<T> dGates = DGates, dHidden = DHidden, hidden = Hidden;
+        for (int b = b0; b < b1; b++)
         {
             int o = At(b, t, time, h);
-            var dPre = DGates.Slice(o, h);
-            DHidden.Slice(b * h, h).CopyTo(dPre);
-            // dPre = dh ⊙ f'(h)
-            Activations.MultiplyDerivative(ActivationFunction, Hidden.Slice(o, h), dPre);
+            var dPre = dGates.Slice(o, h);
+            dHidden.Slice(b * h, h).CopyTo(dPre);
+            Activations.MultiplyDerivative(ActivationFunction, hidden.Slice(o, h), dPre);
         }
-        DHiddenNext.Clear();
+        DHiddenNext.Slice(b0 * h, (b1 - b0) * h).Clear(); // h_(t-1) reaches h_t only through W_hh
     }
 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Carry.Numerics;
 
@@ -55,8 +57,19 @@ public static class Activations
     public static T Sigmoid<T>(T x) where T : IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
 
     /// <summary>Applies <paramref name="activation"/> in place.</summary>
+    /// <remarks>
+    /// In <c>float</c> the work goes through <c>TensorPrimitives</c>' vector kernels, whose σ and tanh
+    /// may differ from the scalar formulas in the last bit. In <c>double</c> every element takes the
+    /// scalar formula (<see cref="Value{T}"/>), so that double runs reproduce numpy digit for digit.
+    /// </remarks>
     public static void Apply<T>(Activation activation, Span<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float))
+        {
+            if (values.IsEmpty) return; // TensorPrimitives.Sigmoid refuses an empty span
+            ApplyVectorised(activation, MemoryMarshal.Cast<T, float>(values));
+            return;
+        }
         switch (activation)
         {
             case Activation.Identity:
@@ -78,31 +91,84 @@ public static class Activations
         }
     }
 
-    /// <summary>
-    /// Multiplies <paramref name="gradient"/> in place by the activation's derivative, given the
-    /// activation's <paramref name="output"/> (so nothing but the output needs caching).
-    /// </summary>
-    public static void MultiplyDerivative<T>(Activation activation, ReadOnlySpan<T> output, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary><see cref="Apply{T}"/> in <c>float</c>, through <c>TensorPrimitives</c>.</summary>
+    private static void ApplyVectorised(Activation activation, Span<float> values)
     {
         switch (activation)
         {
             case Activation.Identity:
                 break;
             case Activation.Sigmoid:
-                for (int i = 0; i < gradient.Length; i++) gradient[i] *= output[i] * (T.One - output[i]);
+                TensorPrimitives.Sigmoid(values, values);
                 break;
             case Activation.Tanh:
-                for (int i = 0; i < gradient.Length; i++) gradient[i] *= T.One - (output[i] * output[i]);
+                TensorPrimitives.Tanh(values, values);
                 break;
             case Activation.Relu:
-                for (int i = 0; i < gradient.Length; i++) if (output[i] <= T.Zero) gradient[i] = T.Zero;
+                TensorPrimitives.Max(values, 0f, values);
                 break;
-            case Activation.HardSigmoid or Activation.HardSigmoidV3:
-                for (int i = 0; i < gradient.Length; i++) gradient[i] *= Derivative(activation, output[i]);
+            case Activation.HardSigmoid:
+                TensorPrimitives.Multiply(values, 0.2f, values);          // 0.2 x + 0.5
+                TensorPrimitives.Add(values, 0.5f, values);
+                Clip01(values);
+                break;
+            case Activation.HardSigmoidV3:
+                TensorPrimitives.Divide(values, 6f, values);              // x / 6 + 0.5
+                TensorPrimitives.Add(values, 0.5f, values);
+                Clip01(values);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation));
         }
+    }
+
+    /// <summary>clip(x, 0, 1) in place.</summary>
+    private static void Clip01(Span<float> values)
+    {
+        TensorPrimitives.Max(values, 0f, values);
+        TensorPrimitives.Min(values, 1f, values);
+    }
+
+    /// <summary>
+    /// Multiplies <paramref name="gradient"/> in place by the activation's derivative, given the
+    /// activation's <paramref name="output"/> (so nothing but the output needs caching).
+    /// </summary>
+    /// <remarks>The vector loop computes each element as the scalar <see cref="Derivative{T}"/> does, in the same order, so both agree bit for bit.</remarks>
+    public static void MultiplyDerivative<T>(Activation activation, ReadOnlySpan<T> output, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (activation == Activation.Identity) return;
+        if (activation is < Activation.Identity or > Activation.HardSigmoidV3) throw new ArgumentOutOfRangeException(nameof(activation));
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= gradient.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                (new Vector<T>(gradient[i..]) * DerivativeLanes(activation, new Vector<T>(output[i..]))).CopyTo(gradient[i..]);
+            }
+        }
+        for (; i < gradient.Length; i++) gradient[i] *= Derivative(activation, output[i]);
+    }
+
+    /// <summary><see cref="Derivative{T}"/> of a vector of outputs, lane by lane, the same operations in the same order.</summary>
+    internal static Vector<T> DerivativeLanes<T>(Activation activation, Vector<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var one = Vector<T>.One;
+        return activation switch
+        {
+            Activation.Sigmoid => output * (one - output),
+            Activation.Tanh => one - (output * output),
+            Activation.Relu => Vector.ConditionalSelect(Vector.GreaterThan(output, Vector<T>.Zero), one, Vector<T>.Zero),
+            Activation.HardSigmoid => HardSlopeLanes(output, T.CreateChecked(0.2)),
+            Activation.HardSigmoidV3 => HardSlopeLanes(output, T.One / T.CreateChecked(6)),
+            _ => one,
+        };
+    }
+
+    /// <summary>The hard sigmoids' slope inside (0, 1) and 0 where they saturate, lane by lane.</summary>
+    private static Vector<T> HardSlopeLanes<T>(Vector<T> output, T slope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var inside = Vector.GreaterThan(output, Vector<T>.Zero) & Vector.LessThan(output, Vector<T>.One);
+        return Vector.ConditionalSelect(inside, new Vector<T>(slope), Vector<T>.Zero);
     }
 
     /// <summary>Derivative of the activation at one element, from its output.</summary>
