@@ -13,6 +13,10 @@ if (args.Length > 0 && args[0] == "infer")
 {
     return InferenceBench.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "memory")
+{
+    return MemoryBench.Run(args[1..]);
+}
 if (args.Length > 1 && args[0] == "keras-addition")
 {
     return KerasAddition.Run(args[1..]);

@@ -26,6 +26,8 @@ public sealed class AdditionTask<T> : ITrainingTask<T> where T : unmanaged, IFlo
     private ulong[] _stateBeforeDraw;
     private int _dataEpoch = -1;
     private Tensor<T>? _inputs, _targets;
+    private Sequential<T>? _scoredModel;
+    private AllPairsScorer<T>? _scorer;
 
     /// <param name="encoding"><see cref="AlignedEncoding.Name"/> or <see cref="ConcatEncoding.Name"/>.</param>
     /// <param name="bits">Operand width in bits (1 to 64; e.g. 8).</param>
@@ -78,11 +80,22 @@ public sealed class AdditionTask<T> : ITrainingTask<T> where T : unmanaged, IFlo
     {
         ArgumentNullException.ThrowIfNull(model);
         if (_inputs is null) Draw(0);
-        // All pairs of a concat model: score them through the prefix trie (same outputs, ~8x less work).
-        var evaluation = AllPairs && Encoding == ConcatEncoding.Name && AllPairsInference.Supports(model, Bits)
-            ? AllPairsInference.Evaluate(model, Bits, _targets!)
-            : model.Evaluate(_inputs!, _targets!);
+        // All pairs of a concat model: score them through the prefix trie (same outputs, ~8x less work),
+        // with the trie's buffers kept from one epoch to the next.
+        var evaluation = Scorer(model) is { } scorer ? scorer.Evaluate(_targets!) : model.Evaluate(_inputs!, _targets!);
         return evaluation.ToMetrics();
+    }
+
+    /// <summary>The all-pairs scorer of <paramref name="model"/> (made once and kept); null when the task or the model does not fit the trie.</summary>
+    private AllPairsScorer<T>? Scorer(Sequential<T> model)
+    {
+        if (!AllPairs || Encoding != ConcatEncoding.Name) return null;
+        if (!ReferenceEquals(_scoredModel, model))
+        {
+            _scoredModel = model;
+            _scorer = AllPairsInference.Supports(model, Bits) ? new AllPairsScorer<T>(model, Bits) : null;
+        }
+        return _scorer;
     }
 
     /// <summary>

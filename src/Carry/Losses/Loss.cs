@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace Carry.Losses;
@@ -22,8 +23,19 @@ public abstract class Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
         return ComputeCore(prediction, target, dPrediction);
     }
 
-    /// <summary>The loss alone.</summary>
-    public virtual T Value(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target) => Compute(prediction, target, new T[prediction.Length]);
+    /// <summary>The loss alone (the gradient goes to a pooled scratch array, so scoring a large set every epoch does not allocate it anew).</summary>
+    public virtual T Value(ReadOnlySpan<T> prediction, ReadOnlySpan<T> target)
+    {
+        var scratch = ArrayPool<T>.Shared.Rent(prediction.Length);
+        try
+        {
+            return Compute(prediction, target, scratch.AsSpan(0, prediction.Length));
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
 
     /// <summary>
     /// The targets' shape for predictions of <paramref name="predictionShape"/>: the same shape for

@@ -33,7 +33,9 @@ public sealed class BestModel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(epoch);
         if (Epoch is { } best && !IsBetter(epoch, best)) return false;
-        _values = _model.ParameterList.Select(p => p.Value.Span.ToArray()).ToArray();
+        var parameters = _model.ParameterList;
+        _values ??= parameters.Select(p => new T[p.Length]).ToArray(); // allocated once, overwritten by each better epoch
+        for (int i = 0; i < parameters.Count; i++) parameters[i].Value.Span.CopyTo(_values[i]);
         Epoch = epoch;
         return true;
     }
@@ -69,7 +71,7 @@ public sealed class BestModel<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (values[i].Length != parameters[i].Length) throw new ArgumentException($"Array {i} has {values[i].Length} values for a parameter of {parameters[i].Length}.", nameof(values));
         }
-        _values = values.ToArray();
+        _values = values.Select(v => (T[])v.Clone()).ToArray(); // own copies: later epochs overwrite them
         Epoch = epoch;
     }
 
