@@ -1,6 +1,7 @@
 using Carry.Arithmetic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using Carry.Layers;
 using Carry.Numerics;
@@ -35,6 +36,8 @@ internal static class QuickBench
         Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, GEMM path: {context.GemmPath}");
         if (only == "probe") Probe(context);
         if (only == "aprof") ProfileA(reps);
+        if (only == "afidelity") FidelityA<double>();
+        if (only == "afidelity") FidelityA<float>();
         bool Wants(string part) => only == "all" || only.Split(',').Contains(part);
         if (Wants("gemm")) Gemm(context, reps);
         if (Wants("lstm")) LstmStep(context, reps);
@@ -268,6 +271,30 @@ internal static class QuickBench
         {
             Median(reps, () => { for (int i = 0; i < 100_000; i++) Numerics.Gemm.Multiply(ComputeContext.Serial, ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, true); });
             Report($"A: gemm {name}", _lastCpu / 100_000 * 1e9, "cpu-ns");
+        }
+    }
+
+    /// <summary>
+    /// How far the fused path's weights drift from the layer path's over Experiment A's 50,000
+    /// iterations, on each vector path: the largest |fused - layers| / |layers| over every weight,
+    /// and whether the printouts (the numpy script's lines) are the same.
+    /// </summary>
+    private static void FidelityA<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var layers = IamtraskPreset.Train<T>(new IamtraskOptions { Fused = false });
+        var lines = layers.Reports.SelectMany(r => r.Lines).ToArray();
+        foreach (var path in new[] { GemmPath.Vector512, GemmPath.Avx2, GemmPath.Portable })
+        {
+            var fused = IamtraskPreset.Train<T>(new IamtraskOptions { FusedPath = path });
+            double worst = 0;
+            for (int p = 0; p < layers.Model.ParameterList.Count; p++)
+            {
+                var a = fused.Model.ParameterList[p].Value.Span;
+                var b = layers.Model.ParameterList[p].Value.Span;
+                for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, double.CreateChecked(T.Abs(a[i] - b[i]) / T.Abs(b[i])));
+            }
+            bool same = lines.SequenceEqual(fused.Reports.SelectMany(r => r.Lines));
+            Report($"A: fused {path} vs layers, {typeof(T).Name}: max relative weight difference (printouts identical: {same})", worst, "");
         }
     }
 
