@@ -192,14 +192,10 @@ public sealed class FusedElman<T> where T : unmanaged, IFloatingPointIeee754<T>
             ref T hPrev = ref Unsafe.Add(ref states, t * width);
             ref T hNow = ref Unsafe.Add(ref states, (t + 1) * width);
             ref T xt = ref Unsafe.Add(ref x, t * inSize);
-            for (int v = 0; v < width; v += lanes)
-            {
-                // a = Σ_i x_i W_ih[:, i] + Σ_k h_(t-1)[k] W_hh[:, k], one FMA chain per vector of units.
-                TVector a = TLanes.Multiply(TLanes.Broadcast(xt), TLanes.Load(ref weightIhT, v));
-                for (int i = 1; i < inSize; i++) a = TLanes.MultiplyAdd(TLanes.Broadcast(Unsafe.Add(ref xt, i)), TLanes.Load(ref weightIhT, (i * width) + v), a);
-                for (int k = 0; k < h; k++) a = TLanes.MultiplyAdd(TLanes.Broadcast(Unsafe.Add(ref hPrev, k)), TLanes.Load(ref weightHhT, (k * width) + v), a);
-                TLanes.Store(TLanes.Sigmoid(a), ref hNow, v);
-            }
+            // a = W_ih x_t + W_hh h_(t-1) = Σ_i x_t[i] W_ihᵀ[i, :] + Σ_k h_(t-1)[k] W_hhᵀ[k, :], the two sums apart as numpy's script adds them; h_t = σ(a)
+            CombineRows<TLanes, TVector>(ref xt, inSize, ref weightIhT, width, ref hNow, add: false);
+            CombineRows<TLanes, TVector>(ref hPrev, h, ref weightHhT, width, ref hNow, add: true);
+            for (int v = 0; v < width; v += lanes) TLanes.Store(TLanes.Sigmoid(TLanes.Load(ref hNow, v)), ref hNow, v);
             for (int j = h; j < width; j++) Unsafe.Add(ref hNow, j) = T.Zero; // σ(0) = ½ in the padding: back to zero
             TVector z = TLanes.Multiply(TLanes.Load(ref hNow, 0), TLanes.Load(ref weight, 0));
             for (int v = lanes; v < width; v += lanes) z = TLanes.MultiplyAdd(TLanes.Load(ref hNow, v), TLanes.Load(ref weight, v), z);
@@ -244,14 +240,59 @@ public sealed class FusedElman<T> where T : unmanaged, IFloatingPointIeee754<T>
                 TLanes.Store(TLanes.Multiply(dHidden, TLanes.SigmoidSlope(TLanes.Load(ref hNow, v))), ref dA, v); // ∂h/∂a = h (1 - h)
             }
             if (t == 0) break;
-            for (int v = 0; v < width; v += lanes)
-            {
-                // dNext = W_hhᵀ δa_t = Σ_p δa_t[p] W_hh[p, :]
-                TVector sum = TLanes.Multiply(TLanes.Broadcast(dA), TLanes.Load(ref weightHh, v));
-                for (int p = 1; p < h; p++) sum = TLanes.MultiplyAdd(TLanes.Broadcast(Unsafe.Add(ref dA, p)), TLanes.Load(ref weightHh, (p * width) + v), sum);
-                TLanes.Store(sum, ref dNext, v);
-            }
+            CombineRows<TLanes, TVector>(ref dA, h, ref weightHh, width, ref dNext, add: false); // dNext = W_hhᵀ δa_t = Σ_p δa_t[p] W_hh[p, :]
         }
+    }
+
+    /// <summary>
+    /// <c>destination (+)= Σ_k scalars[k] rows[k, :]</c> over <c>width</c> values (rows <c>[count, width]</c>), the sum
+    /// taken from zero (then added to <paramref name="destination"/> where <paramref name="add"/>). Two
+    /// vectors of output at a time, each summed in two chains (even and odd k), so that four
+    /// multiply-adds are in flight rather than one long dependent chain.
+    /// </summary>
+    private static void CombineRows<TLanes, TVector>(ref T scalars, int count, ref T rows, int width, ref T destination, bool add) where TLanes : struct, ILanes<TVector, T>
+    {
+        int lanes = TLanes.Count, v = 0;
+        for (; v + (2 * lanes) <= width; v += 2 * lanes)
+        {
+            TVector even0 = TLanes.Zero, even1 = TLanes.Zero, odd0 = TLanes.Zero, odd1 = TLanes.Zero;
+            int k = 0;
+            for (; k + 1 < count; k += 2)
+            {
+                TVector se = TLanes.Broadcast(Unsafe.Add(ref scalars, k)), so = TLanes.Broadcast(Unsafe.Add(ref scalars, k + 1));
+                ref T row = ref Unsafe.Add(ref rows, (k * width) + v);
+                even0 = TLanes.MultiplyAdd(se, TLanes.Load(ref row, 0), even0);
+                even1 = TLanes.MultiplyAdd(se, TLanes.Load(ref row, lanes), even1);
+                odd0 = TLanes.MultiplyAdd(so, TLanes.Load(ref row, width), odd0);
+                odd1 = TLanes.MultiplyAdd(so, TLanes.Load(ref row, width + lanes), odd1);
+            }
+            if (k < count)
+            {
+                TVector se = TLanes.Broadcast(Unsafe.Add(ref scalars, k));
+                even0 = TLanes.MultiplyAdd(se, TLanes.Load(ref rows, (k * width) + v), even0);
+                even1 = TLanes.MultiplyAdd(se, TLanes.Load(ref rows, (k * width) + v + lanes), even1);
+            }
+            Finish<TLanes, TVector>(TLanes.Add(even0, odd0), ref destination, v, add);
+            Finish<TLanes, TVector>(TLanes.Add(even1, odd1), ref destination, v + lanes, add);
+        }
+        for (; v < width; v += lanes)
+        {
+            TVector even = TLanes.Zero, odd = TLanes.Zero;
+            int k = 0;
+            for (; k + 1 < count; k += 2)
+            {
+                even = TLanes.MultiplyAdd(TLanes.Broadcast(Unsafe.Add(ref scalars, k)), TLanes.Load(ref rows, (k * width) + v), even);
+                odd = TLanes.MultiplyAdd(TLanes.Broadcast(Unsafe.Add(ref scalars, k + 1)), TLanes.Load(ref rows, ((k + 1) * width) + v), odd);
+            }
+            if (k < count) even = TLanes.MultiplyAdd(TLanes.Broadcast(Unsafe.Add(ref scalars, k)), TLanes.Load(ref rows, (k * width) + v), even);
+            Finish<TLanes, TVector>(TLanes.Add(even, odd), ref destination, v, add);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TLanes, TVector>(TVector sum, ref T destination, int v, bool add) where TLanes : struct, ILanes<TVector, T>
+    {
+        TLanes.Store(add ? TLanes.Add(TLanes.Load(ref destination, v), sum) : sum, ref destination, v);
     }
 
     /// <summary>

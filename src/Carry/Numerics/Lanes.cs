@@ -26,6 +26,12 @@ internal interface ILanes<TVector, T> where T : unmanaged
     /// <summary>Every lane <paramref name="value"/>.</summary>
     static abstract TVector Broadcast(T value);
 
+    /// <summary>Every lane zero.</summary>
+    static abstract TVector Zero { get; }
+
+    /// <summary><c>x + y</c>, lane by lane.</summary>
+    static abstract TVector Add(TVector x, TVector y);
+
     /// <summary><c>x · y</c>, lane by lane.</summary>
     static abstract TVector Multiply(TVector x, TVector y);
 
@@ -55,6 +61,11 @@ internal readonly struct Lanes512<T> : ILanes<Vector512<T>, T> where T : unmanag
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
+
+    public static Vector512<T> Zero => Vector512<T>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Multiply(Vector512<T> x, Vector512<T> y) => x * y;
@@ -92,6 +103,11 @@ internal readonly struct Lanes256<T> : ILanes<Vector256<T>, T> where T : unmanag
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
 
+    public static Vector256<T> Zero => Vector256<T>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Multiply(Vector256<T> x, Vector256<T> y) => x * y;
 
@@ -127,6 +143,11 @@ internal readonly struct Lanes1<T> : ILanes<T, T> where T : unmanaged, IFloating
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Broadcast(T value) => value;
+
+    public static T Zero => T.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Add(T x, T y) => x + y;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Multiply(T x, T y) => x * y;
