@@ -26,11 +26,12 @@ namespace Carry.Layers;
 /// It computes what <see cref="Sequential{T}.Forward"/>, <see cref="Losses.HalfSumOfSquares{T}"/>,
 /// <see cref="Sequential{T}.Backward"/> and <see cref="Optimizers.Sgd{T}"/> compute for that network,
 /// but not bit for bit: the products are fused multiply-add chains over vectors of hidden units,
-/// and <c>exp</c> is the vector one of <see cref="Vector512"/> / <see cref="Vector256"/> (within an
-/// ulp or so of <see cref="Math.Exp"/>), so the weights drift from the layer path's in the last
-/// bits (about 1e-12 relative after Experiment A's 50,000 steps; docs/performance.md). The path is
-/// chosen at construction: <see cref="Vector512{T}"/>, <see cref="Vector256{T}"/>, or one value
-/// at a time (the portable path, which uses <see cref="Math.Exp"/>).
+/// and <c>exp</c> is the vector one of <see cref="Vector512"/> / <see cref="Vector256"/> (sigmoids
+/// within two ulps of <see cref="Math.Exp"/>'s), so the weights drift from the layer path's in the
+/// last bits (at most 6e-13 relative after Experiment A's 50,000 steps; docs/performance.md) while
+/// numpy's printed digits still match. The path is chosen at construction:
+/// <see cref="Vector512{T}"/>, <see cref="Vector256{T}"/>, or one value at a time (the portable
+/// path, which uses <see cref="Math.Exp"/>).
 /// </para>
 /// <para>
 /// The step keeps its own copies of the weights, padded to whole vectors: <c>W_hh</c> twice (row by

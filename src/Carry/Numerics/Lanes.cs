@@ -130,7 +130,7 @@ internal readonly struct Lanes256<T> : ILanes<Vector256<T>, T> where T : unmanag
     public static T Sum(Vector256<T> x) => Vector256.Sum(x);
 }
 
-/// <summary><see cref="ILanes{TVector, T}"/> one value at a time: the portable path and the reference the vector paths are held to. <c>exp</c> is <see cref="Math.Exp"/> (<see cref="MathF.Exp"/> for float).</summary>
+/// <summary><see cref="ILanes{TVector, T}"/> one value at a time: the portable path. <c>exp</c> is <see cref="Math.Exp"/> (<see cref="MathF.Exp"/> for float).</summary>
 internal readonly struct Lanes1<T> : ILanes<T, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static int Count => 1;
