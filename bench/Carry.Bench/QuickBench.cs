@@ -1,6 +1,7 @@
 using Carry.Arithmetic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using Carry.Layers;
 using Carry.Numerics;
@@ -35,12 +36,14 @@ internal static class QuickBench
         Console.WriteLine($"# carry quick bench: {threads} threads, median of {reps}, GEMM path: {context.GemmPath}");
         if (only == "probe") Probe(context);
         if (only == "aprof") ProfileA(reps);
+        if (only == "afidelity") FidelityA<double>();
+        if (only == "afidelity") FidelityA<float>();
         bool Wants(string part) => only == "all" || only.Split(',').Contains(part);
         if (Wants("gemm")) Gemm(context, reps);
         if (Wants("lstm")) LstmStep(context, reps);
         if (Wants("epoch")) Epoch(context, Math.Max(1, reps / 2));
         if (Wants("predict")) Predict(context, reps);
-        if (Wants("a")) ExperimentA(reps);
+        if (Wants("a")) ExperimentA(reps, context.GemmPath);
         if (Wants("cells")) CellBench.PerStep(context, reps);
         if (only.Split(',').Contains("cells-epoch")) CellBench.Epochs(context, Math.Max(1, reps / 2));
         return 0;
@@ -273,24 +276,48 @@ internal static class QuickBench
         }
     }
 
-    /// <summary>The iamtrask preset as <c>carry train iamtrask</c> runs it (seed 0, 50,000 iterations), fused and through the layers.</summary>
-    private static void ExperimentA(int reps)
+    /// <summary>
+    /// How far the fused path's weights drift from the layer path's over Experiment A's 50,000
+    /// iterations, on each vector path: the largest |fused - layers| / |layers| over every weight,
+    /// and whether the printouts (the numpy script's lines) are the same.
+    /// </summary>
+    private static void FidelityA<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var layers = IamtraskPreset.Train<T>(new IamtraskOptions { Fused = false });
+        var lines = layers.Reports.SelectMany(r => r.Lines).ToArray();
+        foreach (var path in new[] { GemmPath.Vector512, GemmPath.Avx2, GemmPath.Portable })
+        {
+            var fused = IamtraskPreset.Train<T>(new IamtraskOptions { FusedPath = path });
+            double worst = 0;
+            for (int p = 0; p < layers.Model.ParameterList.Count; p++)
+            {
+                var a = fused.Model.ParameterList[p].Value.Span;
+                var b = layers.Model.ParameterList[p].Value.Span;
+                for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, double.CreateChecked(T.Abs(a[i] - b[i]) / T.Abs(b[i])));
+            }
+            bool same = lines.SequenceEqual(fused.Reports.SelectMany(r => r.Lines));
+            Report($"A: fused {path} vs layers, {typeof(T).Name}: max relative weight difference (printouts identical: {same})", worst, "");
+        }
+    }
+
+    /// <summary>The iamtrask preset as <c>carry train iamtrask</c> runs it (seed 0, 50,000 iterations), fused (on <paramref name="path"/>) and through the layers.</summary>
+    private static void ExperimentA(int reps, GemmPath path)
     {
         foreach (bool fused in new[] { true, false })
         {
-            string path = fused ? "fused" : "layers";
-            var options = new IamtraskOptions { Fused = fused };
+            string way = fused ? "fused" : "layers"; // the fused step on --path (the header's "GEMM path")
+            var options = new IamtraskOptions { Fused = fused, FusedPath = path };
             IamtraskPreset.Train<double>(options with { Iterations = 2000 });
             long before = GC.GetAllocatedBytesForCurrentThread();
             double t = Median(reps, () => IamtraskPreset.Train<double>(options));
             long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / reps;
-            Report($"experiment A 50,000 iterations (double, {path})", t, "s");
-            Report($"experiment A 50,000 iterations (double, {path}) CPU time", _lastCpu, "cpu-s");
-            Report($"experiment A allocation per iteration (double, {path}, whole run)", allocated / 50_000.0, "B");
+            Report($"experiment A 50,000 iterations (double, {way})", t, "s");
+            Report($"experiment A 50,000 iterations (double, {way}) CPU time", _lastCpu, "cpu-s");
+            Report($"experiment A allocation per iteration (double, {way}, whole run)", allocated / 50_000.0, "B");
             IamtraskPreset.Train<float>(options with { Iterations = 2000 });
             double tf = Median(reps, () => IamtraskPreset.Train<float>(options));
-            Report($"experiment A 50,000 iterations (float, {path})", tf, "s");
-            Report($"experiment A 50,000 iterations (float, {path}) CPU time", _lastCpu, "cpu-s");
+            Report($"experiment A 50,000 iterations (float, {way})", tf, "s");
+            Report($"experiment A 50,000 iterations (float, {way}) CPU time", _lastCpu, "cpu-s");
         }
     }
 }

@@ -98,47 +98,6 @@ public sealed class ExperimentATests(TrainedElman trained) : IClassFixture<Train
         Assert.Equal(trained.Float.Model.Predict(floatInputs).Data, loadedFloat.Model.Predict(floatInputs).Data);
     }
 
-    [Theory]
-    [InlineData(0L, 16, 0.1, 8)]
-    [InlineData(1L, 8, 0.5, 6)]
-    [InlineData(7L, 3, 0.3, 11)]
-    [InlineData(3L, 1, 0.2, 5)]
-    public void GivenAnyPresetThatFits_WhenTrainedFusedAndThroughTheLayers_ThenEveryPrintoutAndWeightIsBitIdentical(long seed, int hidden, double lr, int bits)
-    {
-        var options = new IamtraskOptions { Seed = seed, Hidden = hidden, LearningRate = lr, Iterations = 3000, Bits = bits, PrintEvery = 100 };
-        Assert.True(FusedElman<double>.Supports(IamtraskPreset.Build<double>(hidden), bits), "the fused path must apply to this preset");
-        AssertSameRun(IamtraskPreset.Train<double>(options), IamtraskPreset.Train<double>(options with { Fused = false }));
-        AssertSameRun(IamtraskPreset.Train<float>(options), IamtraskPreset.Train<float>(options with { Fused = false }));
-    }
-
-    [Fact]
-    public void GivenANetworkTooLargeForTheDirectLoops_WhenCheckingTheFusedPath_ThenItDeclines()
-    {
-        Assert.False(FusedElman<double>.Supports(IamtraskPreset.Build<double>(23), 8));  // 23·23·8 = 4,232 multiply-adds in dW_hh
-        Assert.True(FusedElman<double>.Supports(IamtraskPreset.Build<double>(22), 8));
-        var withBias = new Sequential<double>(new SimpleRnn<double>(2, 4, Activation.Sigmoid, bias: true, returnSequences: true), new Dense<double>(4, 1, Activation.Sigmoid, bias: false));
-        Assert.False(FusedElman<double>.Supports(withBias, 8));
-        var lastOnly = new Sequential<double>(new SimpleRnn<double>(2, 4, Activation.Sigmoid, bias: false), new Dense<double>(4, 1, Activation.Sigmoid, bias: false));
-        Assert.False(FusedElman<double>.Supports(lastOnly, 8));
-    }
-
-    private static void AssertSameRun<T>(IamtraskResult<T> fused, IamtraskResult<T> layers) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Assert.Equal(layers.Reports.Count, fused.Reports.Count);
-        for (int i = 0; i < layers.Reports.Count; i++)
-        {
-            Assert.Equal(layers.Reports[i].Error, fused.Reports[i].Error); // exact: the same double
-            Assert.Equal(layers.Reports[i].Predicted, fused.Reports[i].Predicted);
-        }
-        Assert.Equal(layers.FinalError, fused.FinalError);
-        var expected = layers.Model.ParameterList;
-        var actual = fused.Model.ParameterList;
-        for (int p = 0; p < expected.Count; p++)
-        {
-            Assert.True(expected[p].Value.Span.SequenceEqual(actual[p].Value.Span), $"{typeof(T).Name} {expected[p].Name} differs after training");
-        }
-    }
-
     [Fact]
     public void GivenTheNumpyDrawOrder_WhenInitialised_ThenWeightsAreTheTransposedSynapses()
     {

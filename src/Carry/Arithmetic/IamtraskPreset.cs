@@ -33,11 +33,15 @@ public sealed record IamtraskOptions
     public int PrintEvery { get; init; } = 1_000;
 
     /// <summary>
-    /// Train through <see cref="FusedElman{T}"/> where it applies (default true): the same
-    /// numbers, bit for bit, as the layers compute, without their per-step machinery. False runs
-    /// the ordinary layers (tests hold the two to each other).
+    /// Train through <see cref="FusedElman{T}"/> where it applies (default true): the layers'
+    /// arithmetic, vectorised and without their per-step machinery (equal to the layers' numbers
+    /// up to rounding in the last bits). False runs the ordinary layers (tests hold the two to
+    /// each other).
     /// </summary>
     public bool Fused { get; init; } = true;
+
+    /// <summary>The fused step's vector path (null: the one this machine runs best); tests choose each path explicitly.</summary>
+    internal GemmPath? FusedPath { get; init; }
 
     /// <summary>Largest bit width accepted (operands are drawn with <c>randint</c> below 2^31).</summary>
     public const int MaxBits = 32;
@@ -163,7 +167,7 @@ public static class IamtraskPreset
         var target = new Tensor<T>(1, steps, 1);  // [1, T, 1] bits of a + b
         var dLoss = new Tensor<T>(1, steps, 1);   // [1, T, 1] y - t
         var fusedOutput = new Tensor<T>(1, steps, 1); // [1, T, 1] y, from the fused step
-        var fused = options.Fused && FusedElman<T>.Supports(model, steps) ? new FusedElman<T>(model, steps, options.LearningRate) : null;
+        var fused = options.Fused && FusedElman<T>.Supports(model, steps) ? new FusedElman<T>(model, steps, options.LearningRate, options.FusedPath ?? GemmKernel.Automatic) : null;
         var reports = new List<IamtraskReport>();
         var tally = new IamtraskTally();
         double error = 0;
@@ -205,6 +209,7 @@ public static class IamtraskPreset
                 onReport?.Invoke(report);
             }
         }
+        fused?.WriteWeights(); // the fused step trained its own copies (an interrupted run returns no model)
         return new IamtraskResult<T>(model, reports, error);
     }
 
