@@ -11,6 +11,7 @@ namespace Carry.Cli;
 internal static class PureHdfAot
 {
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Every type is a constant primitive: the compiler sees each one and keeps its marshalling data.")]
+    [SuppressMessage("Usage", "CA2263:Prefer generic overload when type is known", Justification = "PureHDF calls Marshal.SizeOf(Type); this overload is the one checked to keep the data it needs.")]
     internal static int Sizes() =>
         Marshal.SizeOf(typeof(byte)) + Marshal.SizeOf(typeof(sbyte)) + Marshal.SizeOf(typeof(short)) + Marshal.SizeOf(typeof(ushort))
         + Marshal.SizeOf(typeof(int)) + Marshal.SizeOf(typeof(uint)) + Marshal.SizeOf(typeof(long)) + Marshal.SizeOf(typeof(ulong))
