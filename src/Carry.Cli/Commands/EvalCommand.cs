@@ -84,14 +84,8 @@ public static class EvalCommand
         var stdout = Console.Out;
         if (asJson)
         {
-            var body = new
-            {
-                model = path,
-                encoding = task.Encoding,
-                trainedBits = task.Bits,
-                results = results.Select(r => new { width = r.Width, samples = r.Samples, allPairs = r.AllPairs, exact = r.Exact, bitAccuracy = r.BitAccuracy }),
-            };
-            stdout.WriteLine(JsonSerializer.Serialize(body));
+            var body = new EvalReport(path, task.Encoding, task.Bits, results.ToArray());
+            stdout.WriteLine(JsonSerializer.Serialize(body, CliJson.Default.EvalReport));
             return ExitCodes.Success;
         }
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {task.Encoding} encoding, trained at {task.Bits} bits"));
@@ -105,3 +99,6 @@ public static class EvalCommand
         return ExitCodes.Success;
     }
 }
+
+/// <summary>What <c>carry eval --json</c> prints.</summary>
+internal sealed record EvalReport(string Model, string Encoding, int TrainedBits, WidthAccuracy[] Results);

@@ -38,7 +38,7 @@ internal sealed record TextTrainSettings
 /// </summary>
 public static class TextTrainCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = CarryJson.Resolving(new(JsonSerializerDefaults.Web), CliJson.Default);
 
     /// <summary>The presets: corpus, output file and input encoding.</summary>
     internal static TextTrainSettings Preset(string? name) => name switch
@@ -148,7 +148,7 @@ public static class TextTrainCommand
             HistoryPath = s.HistoryPath,
             CheckpointPath = request.Path,
             CheckpointEverySteps = request.EverySteps,
-            CheckpointSettings = JsonSerializer.Serialize(s with { Out = Path.GetFullPath(s.Out), Corpus = Path.GetFullPath(s.Corpus) }, Json),
+            CheckpointSettings = JsonSerializer.Serialize(s with { Out = Path.GetFullPath(s.Out), Corpus = Path.GetFullPath(s.Corpus) }, Json.For<TextTrainSettings>()),
             CheckpointMetadata = metadata,
             CancellationToken = stop.Token,
         };
@@ -214,7 +214,7 @@ public static class TextTrainCommand
     {
         try
         {
-            return JsonSerializer.Deserialize<TextTrainSettings>(json, Json) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize(json, Json.For<TextTrainSettings>()) ?? throw new JsonException("null");
         }
         catch (JsonException)
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Carry.Layers;
 using Carry.Serialization;
 
 namespace Carry.Cli.Commands;
@@ -83,15 +84,15 @@ internal sealed class CheckpointFlags
 /// </summary>
 internal static class TrainRunRecord
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    private static readonly JsonSerializerOptions Json = CarryJson.Resolving(new(JsonSerializerDefaults.Web)
     {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Converters = { new JsonStringEnumConverter<Initialization>(JsonNamingPolicy.CamelCase) },
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+    }, CliJson.Default);
 
     /// <summary>The settings string: preset name, settings, checkpoint interval.</summary>
     public static string Settings(string preset, TrainSettings settings, int everySteps)
-        => JsonSerializer.Serialize(new RunSettings(preset, settings, everySteps), Json);
+        => JsonSerializer.Serialize(new RunSettings(preset, settings, everySteps), Json.For<RunSettings>());
 
     /// <summary>Reads a checkpoint's settings string.</summary>
     /// <exception cref="ModelFormatException">It is not one <c>carry train</c> wrote.</exception>
@@ -100,7 +101,7 @@ internal static class TrainRunRecord
         RunSettings? run;
         try
         {
-            run = JsonSerializer.Deserialize<RunSettings>(json, Json);
+            run = JsonSerializer.Deserialize(json, Json.For<RunSettings>());
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
         {
@@ -109,6 +110,7 @@ internal static class TrainRunRecord
         if (run?.Settings is null || string.IsNullOrEmpty(run.Preset)) throw new ModelFormatException(path, "the checkpoint holds no training settings of 'carry train'.");
         return (run.Preset, run.Settings, run.EverySteps);
     }
-
-    private sealed record RunSettings(string Preset, TrainSettings Settings, int EverySteps);
 }
+
+/// <summary>A <c>carry train</c> checkpoint's <c>settings</c>.</summary>
+internal sealed record RunSettings(string Preset, TrainSettings Settings, int EverySteps);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Carry.Layers;
 using Carry.Losses;
 using Carry.Optimizers;
+using Carry.Serialization;
 using Carry.Training;
 
 namespace Carry.Arithmetic;
@@ -178,24 +179,13 @@ public static class AdderSweep
     public static string Json(IReadOnlyList<SweepResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        var rows = results.Select(r => new
-        {
-            cell = r.Run.Cell,
-            encoding = r.Run.Encoding,
-            bits = r.Run.Bits,
-            hidden = r.Run.Hidden,
-            seed = r.Run.Seed,
-            parameters = r.Parameters,
-            epochs = r.Epochs,
-            cpuSeconds = Math.Round(r.Seconds, 3),
-            wallSeconds = Math.Round(r.WallSeconds, 3),
-            firstExactEpoch = r.FirstExactEpoch,
-            cpuSecondsToExact = r.SecondsToExact is { } s ? Math.Round(s, 3) : (double?)null,
-            bestExact = r.BestExact,
-            widths = r.Widths.Select(w => new { width = w.Width, samples = w.Samples, exact = w.Exact, bitAccuracy = w.BitAccuracy }),
-        });
-        return JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true });
+        var rows = results.Select(r => new SweepRow(r.Run.Cell, r.Run.Encoding, r.Run.Bits, r.Run.Hidden, r.Run.Seed, r.Parameters, r.Epochs,
+            Math.Round(r.Seconds, 3), Math.Round(r.WallSeconds, 3), r.FirstExactEpoch, r.SecondsToExact is { } s ? Math.Round(s, 3) : null, r.BestExact,
+            r.Widths.Select(w => new SweepWidth(w.Width, w.Samples, w.Exact, w.BitAccuracy)).ToArray())).ToArray();
+        return JsonSerializer.Serialize(rows, JsonRows.For<SweepRow[]>());
     }
+
+    private static readonly JsonSerializerOptions JsonRows = CarryJson.Resolving(new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
 
     private static string Percent(double x) => (Math.Floor(x * 1000) / 10).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
@@ -219,3 +209,10 @@ public static class AdderSweep
         }
     }
 }
+
+/// <summary>One adder of <see cref="AdderSweep.Json"/>.</summary>
+internal sealed record SweepRow(string Cell, string Encoding, int Bits, int Hidden, ulong Seed, int Parameters, int Epochs, double CpuSeconds,
+    double WallSeconds, int? FirstExactEpoch, double? CpuSecondsToExact, double BestExact, SweepWidth[] Widths);
+
+/// <summary>One width of a <see cref="SweepRow"/>.</summary>
+internal sealed record SweepWidth(int Width, int Samples, double Exact, double BitAccuracy);

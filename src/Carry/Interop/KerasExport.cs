@@ -32,7 +32,7 @@ public static class KerasExport
         var names = new List<string>();
         var seen = new Dictionary<string, int>();
         var input = InputLayer(model.Layers.Count > 0 ? model.Layers[0].Spec : null, inputShape);
-        var configs = new JsonArray { input };
+        var configs = new JsonArray { (JsonNode)input }; // JsonNode, not JsonArray.Add<T>: that one reflects (trimming, AOT)
         var weights = new H5Group();
         foreach (var layer in model.Layers)
         {
@@ -46,7 +46,7 @@ public static class KerasExport
             names.Add(name);
             var config = LayerConfig(spec, name, path);
             if (configs.Count == 1) config["batch_input_shape"] = input["config"]!["batch_input_shape"]!.DeepClone(); // tf.keras repeats it on the first layer
-            configs.Add(new JsonObject { ["class_name"] = KerasLayout.ClassName(spec.Kind), ["config"] = config });
+            configs.Add((JsonNode)new JsonObject { ["class_name"] = KerasLayout.ClassName(spec.Kind), ["config"] = config });
             weights[name] = LayerGroup(layer, spec, name);
         }
         weights.Attributes["backend"] = "tensorflow";

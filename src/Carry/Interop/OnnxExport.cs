@@ -163,7 +163,7 @@ public static class OnnxExport
         };
         if (spec != plain)
         {
-            throw new NotSupportedException($"layer {k} ({spec.Kind}) has options the ONNX export does not write: {System.Text.Json.JsonSerializer.Serialize(spec)}");
+            throw new NotSupportedException($"layer {k} ({spec.Kind}) has options the ONNX export does not write: {System.Text.Json.JsonSerializer.Serialize(spec, ModelFile.Json.For<LayerSpec>())}");
         }
     }
 

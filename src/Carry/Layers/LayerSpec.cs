@@ -76,7 +76,7 @@ public sealed record LayerSpec
     [JsonInclude]
     [JsonPropertyName("resetAfter")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    private bool? ResetAfterJson
+    internal bool? ResetAfterJson
     {
         get => ResetAfter ? null : false;
         init => ResetAfter = value ?? true;

@@ -170,8 +170,8 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(settings);
         var optimizer = model.Optimizer ?? throw new InvalidOperationException("Compile the model before checkpointing it: the checkpoint holds the optimizer's state.");
         var meta = ModelFile.MetadataOf(model, metadata ?? new ModelMetadata(), FormatName);
-        meta["optimizer"] = JsonSerializer.Serialize(new OptimizerInfo(optimizer.Name, optimizer.StepCount, optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture)), ModelFile.Json);
-        meta["position"] = JsonSerializer.Serialize(new PositionInfo(position.Epoch, position.Step, position.LossSum.ToString("R", CultureInfo.InvariantCulture), position.Order), ModelFile.Json);
+        meta["optimizer"] = JsonSerializer.Serialize(new OptimizerInfo(optimizer.Name, optimizer.StepCount, optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture)), ModelFile.Json.For<OptimizerInfo>());
+        meta["position"] = JsonSerializer.Serialize(new PositionInfo(position.Epoch, position.Step, position.LossSum.ToString("R", CultureInfo.InvariantCulture), position.Order), ModelFile.Json.For<PositionInfo>());
         var random = new SortedDictionary<string, ulong[]>(StringComparer.Ordinal) { [ShufflerName] = shuffler.GetState() };
         for (int i = 0; i < model.Layers.Count; i++)
         {
@@ -184,7 +184,7 @@ public static class Checkpoint
                 if (!random.TryAdd(name, generator.GetState())) throw new ArgumentException($"Generator name '{name}' is taken.", nameof(extras));
             }
         }
-        meta["random"] = JsonSerializer.Serialize(random, ModelFile.Json);
+        meta["random"] = JsonSerializer.Serialize(random, ModelFile.Json.For<SortedDictionary<string, ulong[]>>());
         meta["settings"] = settings;
         if (extras?.State is { } state) meta["state"] = state;
         var tensors = ModelFile.TensorsOf(model);
@@ -302,7 +302,7 @@ public static class Checkpoint
     {
         try
         {
-            return JsonSerializer.Deserialize<TValue>(json, ModelFile.ReadJson) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize(json, ModelFile.ReadJson.For<TValue>()) ?? throw new JsonException("null");
         }
         catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException)
         {
@@ -310,7 +310,10 @@ public static class Checkpoint
         }
     }
 
-    private sealed record OptimizerInfo(string Name, long Steps, string LearningRate);
-
-    private sealed record PositionInfo(int Epoch, int Step, string LossSum, int[]? Order);
 }
+
+/// <summary>A checkpoint's <c>optimizer</c> metadata.</summary>
+internal sealed record OptimizerInfo(string Name, long Steps, string LearningRate);
+
+/// <summary>A checkpoint's <c>position</c> metadata.</summary>
+internal sealed record PositionInfo(int Epoch, int Step, string LossSum, int[]? Order);

@@ -78,15 +78,15 @@ public static class ModelFile
     /// <summary>Largest header accepted (a model header is a few KiB).</summary>
     public const long MaxHeaderBytes = SafeTensors.MaxHeaderBytes;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false, MaxDepth = 16 };
+    internal static readonly JsonSerializerOptions Json = CarryJson.Resolving(new(JsonSerializerDefaults.Web) { WriteIndented = false, MaxDepth = 16 });
 
     /// <summary>Reading is strict: exact property names, no unknown properties (a misspelt <c>returnSequences</c> must not silently read as false).</summary>
-    internal static readonly JsonSerializerOptions ReadJson = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions ReadJson = CarryJson.Resolving(new(JsonSerializerDefaults.Web)
     {
         PropertyNameCaseInsensitive = false,
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
         MaxDepth = 16,
-    };
+    });
 
     /// <summary>Serialises <paramref name="model"/> to bytes (no file I/O).</summary>
     public static byte[] ToBytes<T>(Sequential<T> model, ModelMetadata metadata) where T : unmanaged, IFloatingPointIeee754<T>
@@ -140,10 +140,10 @@ public static class ModelFile
         {
             ["format"] = format,
             ["version"] = Version,
-            ["config"] = JsonSerializer.Serialize(new { layers = model.Layers.Select(l => l.Spec).ToArray() }, Json),
+            ["config"] = JsonSerializer.Serialize(new ModelConfig(model.Layers.Select(l => l.Spec).ToArray()), Json.For<ModelConfig>()),
         };
-        if (metadata.Task is not null) meta["task"] = JsonSerializer.Serialize(metadata.Task, Json);
-        meta["training"] = JsonSerializer.Serialize(metadata.Training, Json);
+        if (metadata.Task is not null) meta["task"] = JsonSerializer.Serialize(metadata.Task, Json.For<TaskInfo>());
+        meta["training"] = JsonSerializer.Serialize(metadata.Training, Json.For<Dictionary<string, string>>());
         if (metadata.Vocabulary is not null) meta["vocabulary"] = metadata.Vocabulary;
         return meta;
     }
@@ -180,7 +180,7 @@ public static class ModelFile
                 throw new JsonException("there is no 'layers' array.");
             }
             if (layers.GetArrayLength() > MaxLayers) throw new ModelFormatException(path, $"the architecture has {layers.GetArrayLength()} layers (at most {MaxLayers}).");
-            specs = layers.Deserialize<LayerSpec[]>(ReadJson) ?? throw new JsonException("null layers");
+            specs = layers.Deserialize(ReadJson.For<LayerSpec[]>()) ?? throw new JsonException("null layers");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException or FormatException)
         {
@@ -193,7 +193,7 @@ public static class ModelFile
         {
             try
             {
-                task = JsonSerializer.Deserialize<TaskInfo>(taskJson, ReadJson);
+                task = JsonSerializer.Deserialize(taskJson, ReadJson.For<TaskInfo>());
             }
             catch (Exception e) when (e is JsonException or ArgumentException)
             {
@@ -209,7 +209,7 @@ public static class ModelFile
         {
             try
             {
-                training = JsonSerializer.Deserialize<Dictionary<string, string>>(trainingJson, ReadJson) ?? [];
+                training = JsonSerializer.Deserialize(trainingJson, ReadJson.For<Dictionary<string, string>>()) ?? [];
             }
             catch (Exception e) when (e is JsonException or ArgumentException)
             {

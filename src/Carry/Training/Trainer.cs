@@ -238,40 +238,40 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         random.SetState(state);
         return random;
     }
+}
 
-    /// <summary>The loop's part of a checkpoint's <c>state</c> string (JSON).</summary>
-    private sealed record LoopState(double Seconds, HistoryRow[] History, int? BestEpoch, string? Task)
+/// <summary>The loop's part of a checkpoint's <c>state</c> string (JSON).</summary>
+internal sealed record LoopState(double Seconds, HistoryRow[] History, int? BestEpoch, string? Task)
+{
+    private static readonly JsonSerializerOptions Json = CarryJson.Resolving(new(JsonSerializerDefaults.Web)
     {
-        private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-        {
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        };
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    });
 
-        public string Write() => JsonSerializer.Serialize(this, Json);
+    public string Write() => JsonSerializer.Serialize(this, Json.For<LoopState>());
 
-        /// <summary>Reads the state; a checkpoint written without one (a bare <see cref="CheckpointCallback{T}"/>) starts an empty history.</summary>
-        public static LoopState Read(string? json, string path)
+    /// <summary>Reads the state; a checkpoint written without one (a bare <see cref="CheckpointCallback{T}"/>) starts an empty history.</summary>
+    public static LoopState Read(string? json, string path)
+    {
+        if (json is null) return new LoopState(0, [], null, null);
+        try
         {
-            if (json is null) return new LoopState(0, [], null, null);
-            try
-            {
-                return JsonSerializer.Deserialize<LoopState>(json, Json) ?? throw new JsonException("null");
-            }
-            catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
-            {
-                throw new ModelFormatException(path, $"the checkpoint's training state is not valid: {e.Message}");
-            }
+            return JsonSerializer.Deserialize(json, Json.For<LoopState>()) ?? throw new JsonException("null");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new ModelFormatException(path, $"the checkpoint's training state is not valid: {e.Message}");
         }
     }
+}
 
-    /// <summary>One epoch of the history as a checkpoint stores it (the values exactly, as JSON numbers round-trip).</summary>
-    private sealed record HistoryRow(int Epoch, double Loss, double ElapsedSeconds, double LearningRate, double Seconds, Dictionary<string, double> Metrics)
-    {
-        public static HistoryRow From(EpochSummary e) =>
-            new(e.Epoch, e.Loss, e.Elapsed.TotalSeconds, e.LearningRate, e.Seconds, new Dictionary<string, double>(e.Metrics, StringComparer.Ordinal));
+/// <summary>One epoch of the history as a checkpoint stores it (the values exactly, as JSON numbers round-trip).</summary>
+internal sealed record HistoryRow(int Epoch, double Loss, double ElapsedSeconds, double LearningRate, double Seconds, Dictionary<string, double> Metrics)
+{
+    public static HistoryRow From(EpochSummary e) =>
+        new(e.Epoch, e.Loss, e.Elapsed.TotalSeconds, e.LearningRate, e.Seconds, new Dictionary<string, double>(e.Metrics, StringComparer.Ordinal));
 
-        public EpochSummary ToSummary() =>
-            new(Epoch, Loss, TimeSpan.FromSeconds(ElapsedSeconds)) { LearningRate = LearningRate, Seconds = Seconds, Metrics = Metrics };
-    }
+    public EpochSummary ToSummary() =>
+        new(Epoch, Loss, TimeSpan.FromSeconds(ElapsedSeconds)) { LearningRate = LearningRate, Seconds = Seconds, Metrics = Metrics };
 }
