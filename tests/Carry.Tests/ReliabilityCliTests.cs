@@ -18,7 +18,7 @@ public sealed partial class ReliabilityCliTests(ITestOutputHelper output) : IDis
 
     // The signal tests stop a run once its first epoch has ended; eight epochs leave the signal
     // seven epochs to land in, even when a loaded machine is slow to start `kill`.
-    private static readonly string[] SignalFlags = Flags(5, epochs: 8);
+    private static readonly string[] SignalFlags = Flags(5, epochs: 40); // long enough that the signal, sent once the first epoch has ended, lands mid-run however fast an epoch is
 
     /// <summary>
     /// A small run at <paramref name="bits"/>: all 1,024 pairs at 5 bits; above 10 bits, 1,024
