@@ -193,10 +193,17 @@ public static class AdderSweep
     /// Counts the training thread's processor seconds at each epoch's end (callbacks run on the
     /// thread that trains) and stops the loop once an epoch ends past the budget's.
     /// </summary>
-    private sealed class TimeBudget(double seconds) : ITrainingCallback
+    private sealed class TimeBudget : ITrainingCallback
     {
+        private readonly double _seconds;
         private readonly ThreadClock _clock = new();
-        private readonly double _start = new ThreadClock().Seconds;
+        private readonly double _start;
+
+        public TimeBudget(double seconds)
+        {
+            _seconds = seconds;
+            _start = _clock.Seconds;
+        }
 
         public List<double> AtEpochEnd { get; } = [];
 
@@ -205,7 +212,7 @@ public static class AdderSweep
         public void OnEpochEnd(EpochSummary summary, TrainingControl control)
         {
             AtEpochEnd.Add(_clock.Seconds - _start);
-            if (Total >= seconds) control.Stop();
+            if (Total >= _seconds) control.Stop();
         }
     }
 }
