@@ -295,8 +295,8 @@ internal static unsafe class GemmKernel
                 T* src = a + ((long)pc * lda) + ic + ir;
                 if (rows == mr)
                 {
-                    uint bytes = (uint)(mr * sizeof(T));
-                    for (int p = 0; p < kc; p++) Unsafe.CopyBlockUnaligned(panel + (p * mr), src + ((long)p * lda), bytes);
+                    int bytes = mr * sizeof(T);
+                    for (int p = 0; p < kc; p++) CopySmall((byte*)(panel + (p * mr)), (byte*)(src + ((long)p * lda)), bytes);
                 }
                 else
                 {
@@ -313,6 +313,11 @@ internal static unsafe class GemmKernel
             {
                 // op(A)(i, p) = a[i*lda + p]: rows contiguous along p.
                 T* src = a + ((long)(ic + ir) * lda) + pc;
+                if (typeof(T) == typeof(float) && rows == mr && Avx.IsSupported)
+                {
+                    PackRowsFloat((float*)src, lda, kc, mr, (float*)panel);
+                    continue;
+                }
                 for (int r = 0; r < rows; r++)
                 {
                     T* s = src + ((long)r * lda);
@@ -324,6 +329,149 @@ internal static unsafe class GemmKernel
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Copies one packed row of a micro-panel, <paramref name="bytes"/> = MR or NR elements (24, 32,
+    /// 48, 64 or 128 bytes), with whole-vector moves instead of a call per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySmall(byte* dst, byte* src, int bytes)
+    {
+        switch (bytes)
+        {
+            case 24:
+                Vector128.Store(Vector128.Load(src), dst);
+                *(ulong*)(dst + 16) = *(ulong*)(src + 16);
+                break;
+            case 32:
+                Vector256.Store(Vector256.Load(src), dst);
+                break;
+            case 48:
+                Vector256.Store(Vector256.Load(src), dst);
+                Vector128.Store(Vector128.Load(src + 32), dst + 32);
+                break;
+            case 64:
+                Vector256.Store(Vector256.Load(src), dst);
+                Vector256.Store(Vector256.Load(src + 32), dst + 32);
+                break;
+            case 128:
+                Vector256.Store(Vector256.Load(src), dst);
+                Vector256.Store(Vector256.Load(src + 32), dst + 32);
+                Vector256.Store(Vector256.Load(src + 64), dst + 64);
+                Vector256.Store(Vector256.Load(src + 96), dst + 96);
+                break;
+            default:
+                Unsafe.CopyBlockUnaligned(dst, src, (uint)bytes);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// One full micro-panel of row-major float A (<paramref name="mr"/> = 6 or 8 rows, each
+    /// contiguous along p) into <c>[kc, mr]</c>: eight p at a time as an 8 × 8 register transpose
+    /// (AVX), the rest one by one. The same layout as the scalar loop, so the same products.
+    /// </summary>
+    private static void PackRowsFloat(float* src, nint lda, int kc, int mr, float* panel)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            float* s = src + p;
+            var r0 = Avx.LoadVector256(s);
+            var r1 = Avx.LoadVector256(s + lda);
+            var r2 = Avx.LoadVector256(s + (2 * lda));
+            var r3 = Avx.LoadVector256(s + (3 * lda));
+            var r4 = Avx.LoadVector256(s + (4 * lda));
+            var r5 = Avx.LoadVector256(s + (5 * lda));
+            var r6 = mr == 8 ? Avx.LoadVector256(s + (6 * lda)) : Vector256<float>.Zero;
+            var r7 = mr == 8 ? Avx.LoadVector256(s + (7 * lda)) : Vector256<float>.Zero;
+            Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            float* d = panel + (p * mr);
+            // With six rows each column is stored eight wide and the next one overwrites the two
+            // spare lanes; the last column of the panel is stored six wide, so nothing spills past it.
+            Avx.Store(d, r0);
+            Avx.Store(d + mr, r1);
+            Avx.Store(d + (2 * mr), r2);
+            Avx.Store(d + (3 * mr), r3);
+            Avx.Store(d + (4 * mr), r4);
+            Avx.Store(d + (5 * mr), r5);
+            Avx.Store(d + (6 * mr), r6);
+            if (mr == 8 || p + 8 < kc)
+            {
+                Avx.Store(d + (7 * mr), r7);
+            }
+            else
+            {
+                for (int r = 0; r < mr; r++) d[(7 * mr) + r] = r7.GetElement(r);
+            }
+        }
+        for (; p < kc; p++)
+        {
+            for (int r = 0; r < mr; r++) panel[(p * mr) + r] = src[(r * lda) + p];
+        }
+    }
+
+    /// <summary>
+    /// One full micro-panel of float op(B) = bᵀ (<paramref name="nr"/> rows of b, each contiguous
+    /// along p) into <c>[kc, nr]</c>: blocks of eight columns by eight p as 8 × 8 register
+    /// transposes (AVX), the rest one by one. The same layout as the scalar loop.
+    /// </summary>
+    private static void PackColumnsFloat(float* src, nint ldb, int kc, int nr, float* panel)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            for (int j = 0; j < nr; j += 8)
+            {
+                float* s = src + (j * ldb) + p;
+                var r0 = Avx.LoadVector256(s);
+                var r1 = Avx.LoadVector256(s + ldb);
+                var r2 = Avx.LoadVector256(s + (2 * ldb));
+                var r3 = Avx.LoadVector256(s + (3 * ldb));
+                var r4 = Avx.LoadVector256(s + (4 * ldb));
+                var r5 = Avx.LoadVector256(s + (5 * ldb));
+                var r6 = Avx.LoadVector256(s + (6 * ldb));
+                var r7 = Avx.LoadVector256(s + (7 * ldb));
+                Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                float* d = panel + (p * nr) + j;
+                Avx.Store(d, r0);
+                Avx.Store(d + nr, r1);
+                Avx.Store(d + (2 * nr), r2);
+                Avx.Store(d + (3 * nr), r3);
+                Avx.Store(d + (4 * nr), r4);
+                Avx.Store(d + (5 * nr), r5);
+                Avx.Store(d + (6 * nr), r6);
+                Avx.Store(d + (7 * nr), r7);
+            }
+        }
+        for (; p < kc; p++)
+        {
+            for (int j = 0; j < nr; j++) panel[(p * nr) + j] = src[(j * ldb) + p];
+        }
+    }
+
+    /// <summary>Transposes the 8 × 8 floats held in eight vectors (row i in, column i out): pairs interleaved, then quads, then the 128-bit halves exchanged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        r0 = Avx.Permute2x128(u0, u4, 0x20);
+        r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20);
+        r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31);
+        r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31);
+        r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>
@@ -343,10 +491,7 @@ internal static unsafe class GemmKernel
                 if (cols == nr)
                 {
                     int bytes = nr * sizeof(T);
-                    for (int p = 0; p < kc; p++)
-                    {
-                        Unsafe.CopyBlockUnaligned(panel + (p * nr), src + ((long)p * ldb), (uint)bytes);
-                    }
+                    for (int p = 0; p < kc; p++) CopySmall((byte*)(panel + (p * nr)), (byte*)(src + ((long)p * ldb)), bytes);
                 }
                 else
                 {
@@ -363,6 +508,11 @@ internal static unsafe class GemmKernel
             {
                 // op(B)(p, j) = b[j*ldb + p]: column j of op(B) is row j of b, contiguous along p.
                 T* src = b + ((long)(jc + jr) * ldb) + pc;
+                if (typeof(T) == typeof(float) && cols == nr && Avx.IsSupported)
+                {
+                    PackColumnsFloat((float*)src, ldb, kc, nr, (float*)panel);
+                    continue;
+                }
                 for (int j = 0; j < cols; j++)
                 {
                     T* s = src + ((long)j * ldb);
