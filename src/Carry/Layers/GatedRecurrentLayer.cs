@@ -15,6 +15,8 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
 {
     private readonly Parameter<T>[] _parameters;
     private Tensor<T>? _input;      // [B, T, I] cached reference
+    private Tensor<T>? _dOutput;    // [B, T, H] or [B, H], during Backward only
+    private bool _stepwiseInput;    // the input is projected step by step (ProjectInputRows)
     private Tensor<T>? _gates;      // [B, T, GH] pre-activations, then activated gates after the cell
     private Tensor<T>? _hiddenProj; // [B, T, GH] W_hh·h + b_hh, kept apart only when SeparateHiddenProjection
     private Tensor<T>? _hidden;     // [B, T, H] h_t
@@ -160,26 +162,31 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         _input = input;
         AllocateForward(batch, time);
         AllocateCell(batch, time);
-        bool stepwiseInput = ProjectInput(input, batch, time);
+        _stepwiseInput = ProjectInput(input, batch, time);
         // The same W_hh at every step: pack it once for the step products (skipped where it cannot pay).
         if ((long)batch * RecurrentColumns * h >= GemmKernel.DirectThreshold) _packedWeightHhT.Pack(Compute.GemmPath, true, h, RecurrentColumns, WeightHh.Value.Span, h);
         else _packedWeightHhT.Invalidate();
         var zero = Reuse(ref _zeroState, batch, h);
         zero.Fill(T.Zero);
-        ReadOnlySpan<T> h0 = (initialState?.Hidden ?? zero).Span;
-        ReadOnlySpan<T> c0 = (initialState?.Cell ?? zero).Span;
+        int first = Reverse ? time - 1 : 0;
+        CopyInitialState(batch, time, first, (initialState?.Hidden ?? zero).Span, (initialState?.Cell ?? zero).Span);
+        if (_stepwiseInput) ProjectInputRows(time, first, 0, batch);
         int tPrev = -1;
         for (int s = 0; s < time; s++)
         {
             int t = Reverse ? time - 1 - s : s;
-            CopyPreviousState(batch, time, t, tPrev, h0, c0);
-            if (stepwiseInput) ProjectInputStep(input.Span, _gates!.Span, batch, time, t);
             RecurrentProduct(batch, time, t);
+            // The cell's rows also ready the next step's (its previous state, its input projection), while they are in cache.
+            _nextStep = s + 1 < time ? (Reverse ? t - 1 : t + 1) : -1;
             CellForward(batch, time, t);
             tPrev = t;
         }
+        _nextStep = -1;
         return ForwardResult(batch, time, tPrev);
     }
+
+    /// <summary>The step whose inputs the current step's cell rows prepare (<see cref="ForwardStepRows"/>); -1 after the last.</summary>
+    private int _nextStep = -1;
 
     /// <summary>The forward buffers for this shape (reused while it stays the same).</summary>
     private void AllocateForward(int batch, int time)
@@ -224,19 +231,55 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         return false;
     }
 
-    /// <summary><c>hiddenPrev[:, t] = h_(t-1)</c> (and <c>cellPrev</c>) in processing order: the initial state at the first step.</summary>
-    private void CopyPreviousState(int batch, int time, int t, int tPrev, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0)
+    /// <summary><c>hiddenPrev[:, t] = h0</c> (and <c>cellPrev</c> = c0) at the first step in processing order.</summary>
+    private void CopyInitialState(int batch, int time, int t, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0)
     {
         int h = HiddenSize;
         for (int b = 0; b < batch; b++)
         {
-            var dst = HiddenPrev.Slice(At(b, t, time, h), h);
-            (tPrev < 0 ? h0.Slice(b * h, h) : Hidden.Slice(At(b, tPrev, time, h), h)).CopyTo(dst);
-            if (HasCell)
+            h0.Slice(b * h, h).CopyTo(HiddenPrev.Slice(At(b, t, time, h), h));
+            if (HasCell) c0.Slice(b * h, h).CopyTo(CellPrev.Slice(At(b, t, time, h), h));
+        }
+    }
+
+    /// <summary>
+    /// Step <paramref name="t"/>'s cell for rows <paramref name="b0"/>..<paramref name="b1"/>-1, then, for
+    /// the same rows, the next step's inputs: <c>hiddenPrev[:, next] = h_t</c> (and <c>cellPrev</c>)
+    /// and its input projection. Everything is per row, so any split of the rows gives the same bits.
+    /// </summary>
+    private void ForwardStepRows(int time, int t, int b0, int b1, bool prepareNext)
+    {
+        CellForwardRows(time, t, b0, b1);
+        int next = _nextStep;
+        if (!prepareNext || next < 0) return;
+        int h = HiddenSize;
+        for (int b = b0; b < b1; b++)
+        {
+            Hidden.Slice(At(b, t, time, h), h).CopyTo(HiddenPrev.Slice(At(b, next, time, h), h));
+            if (HasCell) Cell.Slice(At(b, t, time, h), h).CopyTo(CellPrev.Slice(At(b, next, time, h), h));
+        }
+        if (_stepwiseInput) ProjectInputRows(time, next, b0, b1);
+    }
+
+    /// <summary>
+    /// <c>dHidden = dOutput[:, t] + dHiddenNext</c> (the gradient reaching h_t) for rows
+    /// <paramref name="b0"/>..<paramref name="b1"/>-1, then step <paramref name="t"/>'s cell derivative for them.
+    /// </summary>
+    private void BackwardStepRows(int time, int t, int b0, int b1, bool gather)
+    {
+        if (gather)
+        {
+            int h = HiddenSize;
+            ReadOnlySpan<T> dOutput = _dOutput!.Span;
+            for (int b = b0; b < b1; b++)
             {
-                (tPrev < 0 ? c0.Slice(b * h, h) : Cell.Slice(At(b, tPrev, time, h), h)).CopyTo(CellPrev.Slice(At(b, t, time, h), h));
+                var dst = DHidden.Slice(b * h, h);
+                var next = DHiddenNext.Slice(b * h, h);
+                if (ReturnSequences) TensorPrimitives.Add(dOutput.Slice(((b * time) + t) * h, h), next, dst);
+                else next.CopyTo(dst);
             }
         }
+        CellBackwardRows(time, t, b0, b1);
     }
 
     /// <summary>
@@ -263,18 +306,26 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         }
     }
 
-    /// <summary>The cell at step <paramref name="t"/> for every batch row: <see cref="CellForwardRows"/>, split across threads.</summary>
+    /// <summary>
+    /// The cell at step <paramref name="t"/> for every batch row (<see cref="CellForwardRows"/>, split
+    /// across threads), each row then readying the next step's inputs.
+    /// </summary>
     protected virtual void CellForward(int batch, int time, int t) => RunRows(batch, time, t, backward: false);
 
-    /// <summary>The cell's derivative at step <paramref name="t"/> for every batch row: <see cref="CellBackwardRows"/>, split across threads.</summary>
+    /// <summary>
+    /// The gradient reaching h_t gathered, then the cell's derivative at step <paramref name="t"/>
+    /// for every batch row (<see cref="CellBackwardRows"/>), split across threads.
+    /// </summary>
     protected virtual void CellBackward(int batch, int time, int t) => RunRows(batch, time, t, backward: true);
 
     /// <summary>
     /// Runs the cell (forward or backward) over the batch rows of step <paramref name="t"/>, split
     /// across the layer's <see cref="Layer{T}.Compute"/> threads for large batches. Rows are
-    /// independent, so the split changes no result.
+    /// independent, so the split changes no result. With <paramref name="stepEdges"/> (a whole
+    /// step's cell, not the first of two passes) the rows also do the step's per-row edges:
+    /// forward, the next step's inputs; backward, the gradient reaching h_t, before the cell.
     /// </summary>
-    protected void RunRows(int batch, int time, int t, bool backward)
+    protected void RunRows(int batch, int time, int t, bool backward, bool stepEdges = true)
     {
         var context = Compute;
         if (RowsIndependent && batch >= 2 * RowsPerPart && context.MaxDegreeOfParallelism > 1 && context.TryAcquire())
@@ -285,6 +336,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
                 _cellJob.Time = time;
                 _cellJob.Step = t;
                 _cellJob.Backward = backward;
+                _cellJob.StepEdges = stepEdges;
                 _cellJob.Parts = Math.Min(batch / RowsPerPart, 2 * context.MaxDegreeOfParallelism);
                 context.RunAcquired(_cellJob, _cellJob.Parts);
             }
@@ -294,8 +346,8 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             }
             return;
         }
-        if (backward) CellBackwardRows(time, t, 0, batch);
-        else CellForwardRows(time, t, 0, batch);
+        if (backward) BackwardStepRows(time, t, 0, batch, stepEdges);
+        else ForwardStepRows(time, t, 0, batch, stepEdges);
     }
 
     /// <summary>σ of the gates in place: the logistic sigmoid (vectorised), or the recurrent activation chosen instead.</summary>
@@ -314,13 +366,13 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     private sealed class CellJob(GatedRecurrentLayer<T> layer) : ParallelJob
     {
         public int Batch, Time, Step, Parts;
-        public bool Backward;
+        public bool Backward, StepEdges;
 
         public override void Execute(int item, ComputeContext.Scratch scratch)
         {
             int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
-            if (Backward) layer.CellBackwardRows(Time, Step, b0, b1);
-            else layer.CellForwardRows(Time, Step, b0, b1);
+            if (Backward) layer.BackwardStepRows(Time, Step, b0, b1, StepEdges);
+            else layer.ForwardStepRows(Time, Step, b0, b1, StepEdges);
         }
     }
 
@@ -345,18 +397,20 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         return new RecurrentOutput<T>(output, ReuseState(ref _finalState, finalHidden, finalCell));
     }
 
-    /// <summary>Inputs this narrow are projected step by step (<see cref="ProjectInputStep"/>) rather than in one product.</summary>
+    /// <summary>Inputs this narrow are projected step by step (<see cref="ProjectInputRows"/>) rather than in one product.</summary>
     private const int StepwiseInputLimit = 8;
 
     /// <summary>
-    /// <c>gates[:, t] = x_t · W_ih^T + b_ih (+ b_hh)</c> for every batch row, summed in the same
+    /// <c>gates[:, t] = x_t · W_ih^T + b_ih (+ b_hh)</c> for batch rows b0..b1-1, summed in the same
     /// order as the direct product (<c>x_0 w_0 + x_1 w_1 + ...</c>, then the biases).
     /// </summary>
-    private void ProjectInputStep(ReadOnlySpan<T> input, Span<T> gates, int batch, int time, int t)
+    private void ProjectInputRows(int time, int t, int b0, int b1)
     {
         int inSize = InputSize, gh = GateCount * HiddenSize;
         ReadOnlySpan<T> weightIhT = _weightIhT!.Span; // [I, GH]
-        for (int b = 0; b < batch; b++)
+        ReadOnlySpan<T> input = _input!.Span;
+        Span<T> gates = Gates;
+        for (int b = b0; b < b1; b++)
         {
             var row = gates.Slice(At(b, t, time, gh), gh);
             var x = input.Slice(At(b, t, time, inSize), inSize);
@@ -382,7 +436,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
 
         var dGates = Reuse(ref _dGates, batch, time, gh);
         var dHiddenProj = SeparateHiddenProjection ? Reuse(ref _dHiddenProj, batch, time, gh) : dGates;
-        var dHidden = Reuse(ref _dHidden, batch, h);
+        Reuse(ref _dHidden, batch, h);
         var dHiddenNext = Reuse(ref _dHiddenNext, batch, h);
         var dCellNext = Reuse(ref _dCellNext, batch, h);
         if (dFinalState?.Hidden is { } dhn) dhn.Span.CopyTo(dHiddenNext.Span); else dHiddenNext.Fill(T.Zero);
@@ -396,27 +450,15 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         if ((long)batch * cols * h >= GemmKernel.DirectThreshold) _packedWeightHh.Pack(Compute.GemmPath, false, cols, h, WeightHh.Value.Span, h);
         else _packedWeightHh.Invalidate();
 
+        _dOutput = dOutput;
         for (int s = time - 1; s >= 0; s--)
         {
             int t = Reverse ? time - 1 - s : s;
-            // dHidden = dOutput[:, t] + dHiddenNext   [B, H]
-            for (int b = 0; b < batch; b++)
-            {
-                var dst = dHidden.Span.Slice(b * h, h);
-                var next = dHiddenNext.Span.Slice(b * h, h);
-                if (ReturnSequences)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Add(dOutput.Span.Slice(((b * time) + t) * h, h), next, dst);
-                }
-                else
-                {
-                    next.CopyTo(dst);
-                }
-            }
-            CellBackward(batch, time, t);
+            CellBackward(batch, time, t); // dHidden = dOutput[:, t] + dHiddenNext, then the cell, row by row
             // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H] (the first RecurrentColumns of GH)
             Gemm.Multiply(Compute, false, false, batch, h, cols, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
         }
+        _dOutput = null;
 
         // Weight gradients of all steps as single products.
         Gemm.Multiply(Compute, true, false, gh, inSize, batch * time, dGates.Span, gh, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);

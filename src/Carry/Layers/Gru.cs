@@ -76,7 +76,7 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
         }
         int h = HiddenSize, gh = 3 * h;
         _secondHalf = false;
-        base.CellForward(batch, time, t);
+        RunRows(batch, time, t, backward: false, stepEdges: false); // r and z only: the step is not done
         // hh_n = (r ⊙ h_(t-1)) · W_hnᵀ + b_hn   [B, H]·[H, H]
         var hhNew = HiddenProj[((t * gh) + (2 * h))..];
         Gemm.Multiply(Compute, false, true, batch, h, h, _resetHidden!.Span[(t * h)..], time * h, WeightHh.Value.Span[(2 * h * h)..], h, hhNew, time * gh, accumulate: false);
@@ -158,7 +158,7 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
         // d(r ⊙ h_(t-1)) = dnPre · W_hn   [B, H]·[H, H]
         Gemm.Multiply(Compute, false, false, batch, h, h, DHiddenProj[((t * gh) + (2 * h))..], time * gh, WeightHh.Value.Span[(2 * h * h)..], h, _dResetHidden!.Span, h, accumulate: false);
         _secondHalf = true;
-        base.CellBackward(batch, time, t);
+        RunRows(batch, time, t, backward: true, stepEdges: false); // dHidden was gathered by the first pass
     }
 
     /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
