@@ -41,6 +41,7 @@ internal static class QuickBench
         bool Wants(string part) => only == "all" || only.Split(',').Contains(part);
         if (Wants("gemm")) Gemm(context, reps);
         if (Wants("lstm")) LstmStep(context, reps);
+        if (only == "fast") KerasFastStep(context, reps);
         if (Wants("epoch")) Epoch(context, Math.Max(1, reps / 2));
         if (Wants("predict")) Predict(context, reps);
         if (Wants("a")) ExperimentA(reps, context.GemmPath);
@@ -205,6 +206,22 @@ internal static class QuickBench
         double f = Median(reps, () => { for (int i = 0; i < 10; i++) model.Forward(bx, training: false); }) / 10;
         Report("lstm256 forward (batch 128)", f * 1e3, "ms");
         Report("lstm256 forward CPU time", _lastCpu / 10 * 1e3, "cpu-ms");
+        KerasFastStep(context, reps);
+    }
+
+    private static void KerasFastStep(ComputeContext context, int reps)
+    {
+        var (x, y) = Workloads.ExperimentBData();
+        // keras-fast's shapes: LSTM(128) -> Dense(9, sigmoid), BCE, batch 64; small products, so the cost of sharing a step between threads shows.
+        var fast = new Sequential<float>(new Lstm<float>(1, 128), new Dense<float>(128, 9, Activation.Sigmoid));
+        fast.Initialize(Initialization.Keras, 0);
+        fast.Compile(new Losses.BinaryCrossEntropy<float>(), new Optimizers.Adam<float>(0.006, epsilon: 1e-7));
+        fast.Compute = context;
+        var (fx, fy) = Workloads.FirstBatch(x, y, 64);
+        for (int i = 0; i < 20; i++) fast.TrainStep(fx, fy);
+        double k = Median(reps, () => { for (int i = 0; i < 50; i++) fast.TrainStep(fx, fy); }) / 50;
+        Report("lstm128 train step (batch 64, T 16; keras-fast)", k * 1e3, "ms");
+        Report("lstm128 train step CPU time", _lastCpu / 50 * 1e3, "cpu-ms");
     }
 
     private static void Epoch(ComputeContext context, int reps)

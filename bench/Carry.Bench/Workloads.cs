@@ -16,6 +16,8 @@ internal static class Workloads
         ("lstm-backward-dh 128x256x1024", 128, 256, 1024, false, false),
         ("lstm-dW 1024x256x2048 (Aᵀ·B)", 1024, 256, 2048, true, false),
         ("lstm-input-proj 2048x1024x1 (K=1)", 2048, 1024, 1, false, true),
+        ("keras-fast forward 64x512x128 (B·Wᵀ)", 64, 512, 128, false, true),
+        ("keras-fast backward-dh 64x128x512", 64, 128, 512, false, false),
         ("square 2048x2048x2048", 2048, 2048, 2048, false, false),
     ];
 

@@ -109,8 +109,8 @@ public sealed class ComputeContext : IDisposable
         }
         // The helpers are at most one item behind: spin (yielding, never sleeping) rather than block,
         // which is faster here and allocates nothing.
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        long waitStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref _pending) != 0) Pause(waitStart);
         _job = null;
         if (_failure is { } failure)
         {
@@ -147,6 +147,21 @@ public sealed class ComputeContext : IDisposable
     /// <summary>How long an idle worker spins for the next run before it blocks (the gap between two step products is shorter).</summary>
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 2000; // 0.5 ms
 
+    /// <summary>
+    /// One short wait of a spin loop that began at <paramref name="start"/>: pause instructions
+    /// (no system call, so the other thread's signal is seen within a few hundred cycles) for the
+    /// first <see cref="PauseOnlyTicks"/>, then a yield of the core, in case the thread being
+    /// waited for needs it (more threads than cores).
+    /// </summary>
+    private static void Pause(long start)
+    {
+        if (System.Diagnostics.Stopwatch.GetTimestamp() - start < PauseOnlyTicks) Thread.SpinWait(8);
+        else Thread.Yield();
+    }
+
+    /// <summary>How long a wait spins on pause instructions alone before it also yields (50 µs; the gap between two step products is usually shorter).</summary>
+    private static readonly long PauseOnlyTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;
+
     private void Wake()
     {
         Interlocked.Increment(ref _generation);
@@ -162,12 +177,11 @@ public sealed class ComputeContext : IDisposable
         {
             // Spin briefly (no allocation, no kernel call), then block until the generation moves.
             long spinStart = System.Diagnostics.Stopwatch.GetTimestamp();
-            var spin = default(SpinWait);
             while (Volatile.Read(ref _generation) == seen)
             {
                 if (System.Diagnostics.Stopwatch.GetTimestamp() - spinStart < SpinTicks)
                 {
-                    spin.SpinOnce(sleep1Threshold: -1);
+                    Pause(spinStart);
                     continue;
                 }
                 // Announce the sleep before the last look at the generation (Wake reads them in the
