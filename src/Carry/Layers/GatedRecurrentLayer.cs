@@ -56,6 +56,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         BiasIh = bias ? _parameters[2] : null;
         BiasHh = bias ? _parameters[3] : null;
         _cellJob = new CellJob(this);
+        _shardJob = new ShardJob(this);
     }
 
     /// <summary>Hidden units, H.</summary>
@@ -171,22 +172,106 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         int first = Reverse ? time - 1 : 0;
         CopyInitialState(batch, time, first, (initialState?.Hidden ?? zero).Span, (initialState?.Cell ?? zero).Span);
         if (_stepwiseInput) ProjectInputRows(time, first, 0, batch);
-        int tPrev = -1;
+        int last = Reverse ? 0 : time - 1;
+        if (RunShards(batch, time, backward: false)) return ForwardResult(batch, time, last);
         for (int s = 0; s < time; s++)
         {
             int t = Reverse ? time - 1 - s : s;
-            RecurrentProduct(batch, time, t);
+            RecurrentProductRows(time, t, 0, batch, null);
             // The cell's rows also ready the next step's (its previous state, its input projection), while they are in cache.
-            _nextStep = s + 1 < time ? (Reverse ? t - 1 : t + 1) : -1;
+            _nextStep = NextStep(time, s);
             CellForward(batch, time, t);
-            tPrev = t;
         }
         _nextStep = -1;
-        return ForwardResult(batch, time, tPrev);
+        return ForwardResult(batch, time, last);
     }
 
     /// <summary>The step whose inputs the current step's cell rows prepare (<see cref="ForwardStepRows"/>); -1 after the last.</summary>
     private int _nextStep = -1;
+
+    /// <summary>The time index processed after the <paramref name="s"/>-th, or -1 after the last.</summary>
+    private int NextStep(int time, int s) => s + 1 >= time ? -1 : Reverse ? time - 2 - s : s + 1;
+
+    /// <summary>Fewest batch rows a shard of <see cref="RunShards"/> takes.</summary>
+    private const int RowsPerShard = 8;
+
+    /// <summary>
+    /// The whole walk through time (forward, or backward through time) with the batch split into one
+    /// contiguous shard of rows per thread, each shard walking every step on its own thread: its
+    /// rows of each step product (on the kernel, as the whole product would run) and of the cell.
+    /// Rows never meet during the walk, so shards need no step-by-step hand-over, and each element
+    /// is computed exactly as in the unsplit walk: the same bits for every thread count. Returns
+    /// false (nothing done) where the split does not apply: one thread, a small batch, products
+    /// below the kernel, a cell whose steps are not row by row (<see cref="StepsRowByRow"/>), or the
+    /// context busy.
+    /// </summary>
+    private bool RunShards(int batch, int time, bool backward)
+    {
+        var context = Compute;
+        int cols = RecurrentColumns, h = HiddenSize;
+        int shards = Math.Min(context.MaxDegreeOfParallelism, batch / RowsPerShard);
+        if (shards < 2 || !StepsRowByRow || !RowsIndependent || cols < 2 || h < 2 || !Gemm.ReachesKernel<T>(context, batch, cols, h)) return false;
+        if (!context.TryAcquire()) return false;
+        try
+        {
+            _shardJob.Batch = batch;
+            _shardJob.Time = time;
+            _shardJob.Parts = shards;
+            _shardJob.Backward = backward;
+            context.RunAcquired(_shardJob, shards);
+        }
+        finally
+        {
+            context.Release();
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// True when a step is the recurrent product then <see cref="CellForwardRows"/> (and backward,
+    /// <see cref="CellBackwardRows"/> then the product), row by row, so that <see cref="RunShards"/>
+    /// may walk rows apart; false for a cell that overrides <see cref="CellForward"/> or
+    /// <see cref="CellBackward"/> with work across rows between.
+    /// </summary>
+    protected virtual bool StepsRowByRow => true;
+
+    private readonly ShardJob _shardJob;
+
+    /// <summary>Rows [i·B/parts, (i+1)·B/parts) walked through every step, forward or backward.</summary>
+    private sealed class ShardJob(GatedRecurrentLayer<T> layer) : ParallelJob
+    {
+        public int Batch, Time, Parts;
+        public bool Backward;
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
+            if (Backward) layer.BackwardWalk(Time, b0, b1, scratch);
+            else layer.ForwardWalk(Time, b0, b1, scratch);
+        }
+    }
+
+    /// <summary>Rows <paramref name="b0"/>..<paramref name="b1"/>-1 through every step: product, cell, next step's inputs.</summary>
+    private void ForwardWalk(int time, int b0, int b1, ComputeContext.Scratch scratch)
+    {
+        for (int s = 0; s < time; s++)
+        {
+            int t = Reverse ? time - 1 - s : s;
+            RecurrentProductRows(time, t, b0, b1, scratch);
+            ForwardStepRows(time, t, NextStep(time, s), b0, b1);
+        }
+    }
+
+    /// <summary>Rows <paramref name="b0"/>..<paramref name="b1"/>-1 backward through every step: gradient gathered, cell derivative, product into h_(t-1)'s.</summary>
+    private void BackwardWalk(int time, int b0, int b1, ComputeContext.Scratch scratch)
+    {
+        for (int s = time - 1; s >= 0; s--)
+        {
+            int t = Reverse ? time - 1 - s : s;
+            BackwardStepRows(time, t, b0, b1, gather: true);
+            HiddenGradientProductRows(time, t, b0, b1, scratch);
+        }
+    }
 
     /// <summary>The forward buffers for this shape (reused while it stays the same).</summary>
     private void AllocateForward(int batch, int time)
@@ -247,11 +332,10 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// the same rows, the next step's inputs: <c>hiddenPrev[:, next] = h_t</c> (and <c>cellPrev</c>)
     /// and its input projection. Everything is per row, so any split of the rows gives the same bits.
     /// </summary>
-    private void ForwardStepRows(int time, int t, int b0, int b1, bool prepareNext)
+    private void ForwardStepRows(int time, int t, int next, int b0, int b1)
     {
         CellForwardRows(time, t, b0, b1);
-        int next = _nextStep;
-        if (!prepareNext || next < 0) return;
+        if (next < 0) return;
         int h = HiddenSize;
         for (int b = b0; b < b1; b++)
         {
@@ -284,22 +368,23 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
 
     /// <summary>
     /// The step's recurrent product <c>[B, H] · [H, GH]</c> (its first <see cref="RecurrentColumns"/>
-    /// columns), rows strided by T: added into the gates, or kept apart with <c>b_hh</c>
-    /// (<c>HiddenProj</c>) when the cell needs it so.
+    /// columns), rows strided by T, for batch rows b0..b1-1: added into the gates, or kept apart
+    /// with <c>b_hh</c> (<c>HiddenProj</c>) when the cell needs it so. Split across the context's
+    /// threads, or on this thread with <paramref name="scratch"/> (a shard of <see cref="RunShards"/>).
     /// </summary>
-    private void RecurrentProduct(int batch, int time, int t)
+    private void RecurrentProductRows(int time, int t, int b0, int b1, ComputeContext.Scratch? scratch)
     {
-        int h = HiddenSize, gh = GateCount * h, cols = RecurrentColumns;
-        var hPrevStep = HiddenPrev[(t * h)..];
+        int h = HiddenSize, gh = GateCount * h, cols = RecurrentColumns, rows = b1 - b0;
+        var hPrevStep = HiddenPrev[(At(b0, t, time, h))..];
         if (!SeparateHiddenProjection)
         {
-            Gemm.Multiply(Compute, false, true, batch, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, Gates[(t * gh)..], time * gh, accumulate: true, _packedWeightHhT);
+            Gemm.MultiplyRows(Compute, scratch, false, true, rows, gh, h, hPrevStep, time * h, WeightHh.Value.Span, h, Gates[At(b0, t, time, gh)..], time * gh, accumulate: true, _packedWeightHhT);
             return;
         }
         var proj = HiddenProj[(t * gh)..];
-        Gemm.Multiply(Compute, false, true, batch, cols, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj, time * gh, accumulate: false, _packedWeightHhT);
+        Gemm.MultiplyRows(Compute, scratch, false, true, rows, cols, h, hPrevStep, time * h, WeightHh.Value.Span, h, proj[(b0 * time * gh)..], time * gh, accumulate: false, _packedWeightHhT);
         if (!HasBias) return;
-        for (int b = 0; b < batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             var row = proj.Slice(b * time * gh, cols);
             TensorPrimitives.Add(row, BiasHh!.Value.Span[..cols], row);
@@ -347,7 +432,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
             return;
         }
         if (backward) BackwardStepRows(time, t, 0, batch, stepEdges);
-        else ForwardStepRows(time, t, 0, batch, stepEdges);
+        else ForwardStepRows(time, t, stepEdges ? _nextStep : -1, 0, batch);
     }
 
     /// <summary>σ of the gates in place: the logistic sigmoid (vectorised), or the recurrent activation chosen instead.</summary>
@@ -372,7 +457,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         {
             int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
             if (Backward) layer.BackwardStepRows(Time, Step, b0, b1, StepEdges);
-            else layer.ForwardStepRows(Time, Step, b0, b1, StepEdges);
+            else layer.ForwardStepRows(Time, Step, StepEdges ? layer._nextStep : -1, b0, b1);
         }
     }
 
@@ -451,12 +536,14 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         else _packedWeightHh.Invalidate();
 
         _dOutput = dOutput;
-        for (int s = time - 1; s >= 0; s--)
+        if (!RunShards(batch, time, backward: true))
         {
-            int t = Reverse ? time - 1 - s : s;
-            CellBackward(batch, time, t); // dHidden = dOutput[:, t] + dHiddenNext, then the cell, row by row
-            // dh_(t-1) += dHiddenProj[:, t] · W_hh   [B, GH]·[GH, H] (the first RecurrentColumns of GH)
-            Gemm.Multiply(Compute, false, false, batch, h, cols, dHiddenProj.Span.Slice(t * gh), time * gh, WeightHh.Value.Span, h, dHiddenNext.Span, h, accumulate: true, _packedWeightHh);
+            for (int s = time - 1; s >= 0; s--)
+            {
+                int t = Reverse ? time - 1 - s : s;
+                CellBackward(batch, time, t); // dHidden = dOutput[:, t] + dHiddenNext, then the cell, row by row
+                HiddenGradientProductRows(time, t, 0, batch, null);
+            }
         }
         _dOutput = null;
 
@@ -484,6 +571,18 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         var dInput = Reuse(ref _dInput, batch, time, inSize);
         if (InputGradientNeeded) Gemm.Multiply(Compute, false, false, batch * time, inSize, gh, dGates.Span, gh, WeightIh.Value.Span, inSize, dInput.Span, inSize, accumulate: false);
         return new RecurrentGradient<T>(dInput, ReuseState(ref _dInitialState, dHiddenNext, HasCell ? dCellNext : null));
+    }
+
+    /// <summary>
+    /// <c>dh_(t-1) += dHiddenProj[:, t] · W_hh</c> <c>[B, GH]·[GH, H]</c> (the first
+    /// <see cref="RecurrentColumns"/> of GH) for batch rows b0..b1-1, as <see cref="RecurrentProductRows"/> splits it.
+    /// </summary>
+    private void HiddenGradientProductRows(int time, int t, int b0, int b1, ComputeContext.Scratch? scratch)
+    {
+        int h = HiddenSize, gh = GateCount * h;
+        var dHiddenProj = SeparateHiddenProjection ? _dHiddenProj! : _dGates!;
+        Gemm.MultiplyRows(Compute, scratch, false, false, b1 - b0, h, RecurrentColumns, dHiddenProj.Span[At(b0, t, time, gh)..], time * gh,
+            WeightHh.Value.Span, h, DHiddenNext[(b0 * h)..], h, accumulate: true, _packedWeightHh);
     }
 
     /// <inheritdoc />

@@ -58,6 +58,10 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     };
 
     /// <inheritdoc />
+    /// <remarks>Reset before, a step has a product across rows between its two passes.</remarks>
+    protected override bool StepsRowByRow => ResetAfter;
+
+    /// <inheritdoc />
     protected override void AllocateCell(int batch, int time)
     {
         if (ResetAfter) return;

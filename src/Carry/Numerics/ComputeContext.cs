@@ -226,6 +226,9 @@ public sealed class ComputeContext : IDisposable
     internal sealed unsafe class Scratch : IDisposable
     {
         private void* _a, _b;
+
+        /// <summary>A product's job object kept for the next serial product on this slot (<see cref="GemmKernel.MultiplySerial{T}"/>).</summary>
+        public object? Job;
         private nuint _aBytes, _bBytes;
 
         /// <summary>A buffer of at least <paramref name="bytes"/> for packed A panels.</summary>

@@ -93,6 +93,26 @@ public static class Gemm
         Portable(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     }
 
+    /// <summary>
+    /// A product that a parallel job runs for some of the rows of a larger one: on the calling
+    /// thread with <paramref name="scratch"/>'s buffers when given (the caller has checked that the
+    /// whole product <see cref="ReachesKernel{T}"/>, so the rows get the kernel's bits), otherwise
+    /// as <see cref="Multiply{T}(ComputeContext, bool, bool, int, int, int, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, Span{T}, int, bool, PackedMatrix{T}?)"/>.
+    /// </summary>
+    internal static void MultiplyRows<T>(ComputeContext context, ComputeContext.Scratch? scratch, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, PackedMatrix<T>? packedB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (scratch is null)
+        {
+            Multiply(context, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB);
+            return;
+        }
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0) return;
+        GemmKernel.MultiplySerial(context.GemmPath, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB, scratch);
+    }
+
     /// <summary>True when a product of this size (past the one-column cases) runs the packed kernel on <paramref name="context"/>.</summary>
     internal static bool ReachesKernel<T>(ComputeContext context, int m, int n, int k) =>
         (long)m * n * k >= GemmKernel.DirectThreshold && GemmKernel.Serves<T>() && context.GemmPath != GemmPath.Portable;

@@ -99,12 +99,7 @@ internal static unsafe class GemmKernel
                 // another thread holds it) and hand it back afterwards.
                 ref object? slot = ref context.JobSlot(typeof(T) == typeof(float) ? 0 : 1);
                 var job = Interlocked.Exchange(ref slot, null) as GemmJob<T> ?? new GemmJob<T>();
-                job.A = pa; job.B = pb; job.C = pc; job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
-                job.M = m; job.N = n; job.K = k; job.TransA = transA; job.TransB = transB; job.Accumulate = accumulate;
-                job.Path = path; job.Mr = MR(path); job.Nr = NR<T>(path);
-                job.NPadded = RoundUp(n, job.Nr);
-                job.PackedB = packedB is not null && packedB.Matches(path, transB, k, n) ? packedB.Pointer : null;
-                job.Packing = false;
+                job.Set(path, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, packedB);
                 Run(context, acquired, job);
                 job.A = job.B = job.C = job.PackedB = null;
                 Volatile.Write(ref slot, job);
@@ -113,6 +108,31 @@ internal static unsafe class GemmKernel
             {
                 if (acquired) context.Release();
             }
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Multiply{T}"/>, on the calling thread with <paramref name="scratch"/>'s buffers
+    /// (a worker's, inside a parallel job that splits the rows of several products itself): the
+    /// same kernel and so, element by element, the same bits as any split of the whole product.
+    /// </summary>
+    public static void MultiplySerial<T>(GemmPath path, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, PackedMatrix<T>? packedB, ComputeContext.Scratch scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(Serves<T>() && path != GemmPath.Portable);
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+        {
+            if (scratch.Job is not GemmJob<T> job) scratch.Job = job = new GemmJob<T>();
+            job.Set(path, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, packedB);
+            job.SplitColumns = true;
+            job.Parts = 1;
+            job.Tiles = 1;
+            job.Tile = n;
+            job.Execute(0, scratch);
+            job.A = job.B = job.C = job.PackedB = null;
         }
     }
 
@@ -188,6 +208,17 @@ internal static unsafe class GemmKernel
         public int Lda, Ldb, Ldc, M, N, K, Mr, Nr, PartSize, NPadded, PackChunks, Parts, Tiles, Tile;
         public GemmPath Path;
         public bool TransA, TransB, Accumulate, SplitColumns, Packing;
+
+        /// <summary>One product's operands and shape; B pre-packed when <paramref name="packedB"/> holds it for this path and shape.</summary>
+        public void Set(GemmPath path, bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc, bool accumulate, PackedMatrix<T>? packedB)
+        {
+            A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc;
+            M = m; N = n; K = k; TransA = transA; TransB = transB; Accumulate = accumulate;
+            Path = path; Mr = MR(path); Nr = NR<T>(path);
+            NPadded = RoundUp(n, Nr);
+            PackedB = packedB is not null && packedB.Matches(path, transB, k, n) ? packedB.Pointer : null;
+            Packing = false;
+        }
 
         public override void Execute(int item, ComputeContext.Scratch scratch)
         {
