@@ -56,7 +56,6 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         BiasIh = bias ? _parameters[2] : null;
         BiasHh = bias ? _parameters[3] : null;
         _cellJob = new CellJob(this);
-        _shardJob = new ShardJob(this);
     }
 
     /// <summary>Hidden units, H.</summary>
@@ -173,7 +172,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         CopyInitialState(batch, time, first, (initialState?.Hidden ?? zero).Span, (initialState?.Cell ?? zero).Span);
         if (_stepwiseInput) ProjectInputRows(time, first, 0, batch);
         int last = Reverse ? 0 : time - 1;
-        if (RunShards(batch, time, backward: false)) return ForwardResult(batch, time, last);
+        if (Shardable(batch) && RunShards(batch, time, backward: false)) return ForwardResult(batch, time, last);
         for (int s = 0; s < time; s++)
         {
             int t = Reverse ? time - 1 - s : s;
@@ -192,63 +191,23 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// <summary>The time index processed after the <paramref name="s"/>-th, or -1 after the last.</summary>
     private int NextStep(int time, int s) => s + 1 >= time ? -1 : Reverse ? time - 2 - s : s + 1;
 
-    /// <summary>Fewest batch rows a shard of <see cref="RunShards"/> takes.</summary>
-    private const int RowsPerShard = 8;
-
-    /// <summary>
-    /// The whole walk through time (forward, or backward through time) with the batch split into one
-    /// contiguous shard of rows per thread, each shard walking every step on its own thread: its
-    /// rows of each step product (on the kernel, as the whole product would run) and of the cell.
-    /// Rows never meet during the walk, so shards need no step-by-step hand-over, and each element
-    /// is computed exactly as in the unsplit walk: the same bits for every thread count. Returns
-    /// false (nothing done) where the split does not apply: one thread, a small batch, products
-    /// below the kernel, a cell whose steps are not row by row (<see cref="StepsRowByRow"/>), or the
-    /// context busy.
-    /// </summary>
-    private bool RunShards(int batch, int time, bool backward)
-    {
-        var context = Compute;
-        int cols = RecurrentColumns, h = HiddenSize;
-        int shards = Math.Min(context.MaxDegreeOfParallelism, batch / RowsPerShard);
-        if (shards < 2 || !StepsRowByRow || !RowsIndependent || cols < 2 || h < 2 || !Gemm.ReachesKernel<T>(context, batch, cols, h)) return false;
-        if (!context.TryAcquire()) return false;
-        try
-        {
-            _shardJob.Batch = batch;
-            _shardJob.Time = time;
-            _shardJob.Parts = shards;
-            _shardJob.Backward = backward;
-            context.RunAcquired(_shardJob, shards);
-        }
-        finally
-        {
-            context.Release();
-        }
-        return true;
-    }
-
     /// <summary>
     /// True when a step is the recurrent product then <see cref="CellForwardRows"/> (and backward,
-    /// <see cref="CellBackwardRows"/> then the product), row by row, so that <see cref="RunShards"/>
-    /// may walk rows apart; false for a cell that overrides <see cref="CellForward"/> or
+    /// <see cref="CellBackwardRows"/> then the product), row by row, so that the walk may be split
+    /// into shards of rows; false for a cell that overrides <see cref="CellForward"/> or
     /// <see cref="CellBackward"/> with work across rows between.
     /// </summary>
     protected virtual bool StepsRowByRow => true;
 
-    private readonly ShardJob _shardJob;
+    /// <summary>Whether the walk through time may run in shards of rows (<see cref="RecurrentLayer{T}.RunShards"/>).</summary>
+    private bool Shardable(int batch) =>
+        StepsRowByRow && RowsIndependent && RecurrentColumns > 1 && HiddenSize > 1 && Gemm.ReachesKernel<T>(Compute, batch, RecurrentColumns, HiddenSize);
 
-    /// <summary>Rows [i·B/parts, (i+1)·B/parts) walked through every step, forward or backward.</summary>
-    private sealed class ShardJob(GatedRecurrentLayer<T> layer) : ParallelJob
+    /// <inheritdoc />
+    private protected override void WalkRows(bool backward, int time, int b0, int b1, ComputeContext.Scratch scratch)
     {
-        public int Batch, Time, Parts;
-        public bool Backward;
-
-        public override void Execute(int item, ComputeContext.Scratch scratch)
-        {
-            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
-            if (Backward) layer.BackwardWalk(Time, b0, b1, scratch);
-            else layer.ForwardWalk(Time, b0, b1, scratch);
-        }
+        if (backward) BackwardWalk(time, b0, b1, scratch);
+        else ForwardWalk(time, b0, b1, scratch);
     }
 
     /// <summary>Rows <paramref name="b0"/>..<paramref name="b1"/>-1 through every step: product, cell, next step's inputs.</summary>
@@ -370,7 +329,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// The step's recurrent product <c>[B, H] · [H, GH]</c> (its first <see cref="RecurrentColumns"/>
     /// columns), rows strided by T, for batch rows b0..b1-1: added into the gates, or kept apart
     /// with <c>b_hh</c> (<c>HiddenProj</c>) when the cell needs it so. Split across the context's
-    /// threads, or on this thread with <paramref name="scratch"/> (a shard of <see cref="RunShards"/>).
+    /// threads, or on this thread with <paramref name="scratch"/> (a shard of <see cref="RecurrentLayer{T}.RunShards"/>).
     /// </summary>
     private void RecurrentProductRows(int time, int t, int b0, int b1, ComputeContext.Scratch? scratch)
     {
@@ -536,7 +495,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         else _packedWeightHh.Invalidate();
 
         _dOutput = dOutput;
-        if (!RunShards(batch, time, backward: true))
+        if (!(Shardable(batch) && RunShards(batch, time, backward: true)))
         {
             for (int s = time - 1; s >= 0; s--)
             {

@@ -26,6 +26,10 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
     private Tensor<T>? _dYNext;    // [B, O]
     private Tensor<T>? _dInput;    // [B, T, I]
     private RecurrentState<T>? _finalState, _dInitialState; // reused result records
+    private Tensor<T>? _y0;        // [B, O] y_(-1), during Forward
+    private Tensor<T>? _dOutput;   // during Backward
+    // The weights packed once per pass for the step products (PackedMatrix ignores them where the kernel does not run).
+    private readonly PackedMatrix<T> _packedYhT = new(), _packedHyT = new(), _packedHy = new(), _packedYh = new();
 
     /// <param name="inputSize">Features per step, I.</param>
     /// <param name="hiddenSize">Hidden units, H.</param>
@@ -117,30 +121,11 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         // hidden = X·W_ihᵀ + b_h for every step at once   [B*T, H]
         Gemm.Multiply(Compute, false, true, batch * time, h, inSize, input.Span, inSize, WeightIh.Value.Span, inSize, hidden.Span, h, accumulate: false);
         if (BiasH is not null) AddBiasRows(hidden.Span, BiasH.Value.Span, batch * time);
-        ReadOnlySpan<T> y0 = (initialState?.Hidden ?? zero).Span;
-        int tPrev = -1;
-        for (int s = 0; s < time; s++)
-        {
-            int t = Reverse ? time - 1 - s : s;
-            for (int b = 0; b < batch; b++)
-            {
-                (tPrev < 0 ? y0.Slice(b * o, o) : outputs.Span.Slice(((b * time) + tPrev) * o, o)).CopyTo(outPrev.Span.Slice(((b * time) + t) * o, o));
-            }
-            var hStep = hidden.Span.Slice(t * h);
-            var yStep = outputs.Span.Slice(t * o);
-            // h_t = f(... + y_(t-1)·W_yhᵀ)   [B, O]·[O, H]
-            Gemm.Multiply(Compute, false, true, batch, h, o, outPrev.Span.Slice(t * o), time * o, WeightYh.Value.Span, o, hStep, time * h, accumulate: true);
-            for (int b = 0; b < batch; b++) Activations.Apply(ActivationFunction, hStep.Slice(b * time * h, h));
-            // y_t = g(h_t·W_hyᵀ + b_y)   [B, H]·[H, O]
-            Gemm.Multiply(Compute, false, true, batch, o, h, hStep, time * h, WeightHy.Value.Span, h, yStep, time * o, accumulate: false);
-            for (int b = 0; b < batch; b++)
-            {
-                var row = yStep.Slice(b * time * o, o);
-                if (BiasY is not null) System.Numerics.Tensors.TensorPrimitives.Add(row, BiasY.Value.Span, row);
-                Activations.Apply(OutputActivation, row);
-            }
-            tPrev = t;
-        }
+        _y0 = initialState?.Hidden ?? zero;
+        bool product = PackStepWeights(batch, forward: true);
+        if (!(product && RunShards(batch, time, backward: false))) ForwardWalk(time, 0, batch, null);
+        _y0 = null;
+        int tPrev = Reverse ? 0 : time - 1;
         var final = Reuse(ref _final, batch, o);
         for (int b = 0; b < batch; b++) outputs.Span.Slice(((b * time) + tPrev) * o, o).CopyTo(final.Span.Slice(b * o, o));
         Tensor<T> output = outputs;
@@ -151,6 +136,114 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         }
         return new RecurrentOutput<T>(output, ReuseState(ref _finalState, final, null));
     }
+
+    /// <summary>
+    /// Packs the two step products' weights for this pass (forward: W_yhᵀ and W_hyᵀ; backward: W_hy
+    /// and W_yh) where the products reach the kernel; true when both do with more than one column
+    /// each, so that the walk may also run in shards of rows.
+    /// </summary>
+    private bool PackStepWeights(int batch, bool forward)
+    {
+        int h = HiddenSize, o = OutputUnits;
+        bool kernel = Gemm.ReachesKernel<T>(Compute, batch, h, o);
+        var path = Compute.GemmPath;
+        var yh = forward ? _packedYhT : _packedYh;
+        var hy = forward ? _packedHyT : _packedHy;
+        if (!kernel)
+        {
+            yh.Invalidate();
+            hy.Invalidate();
+            return false;
+        }
+        if (forward)
+        {
+            yh.Pack(path, true, o, h, WeightYh.Value.Span, o);  // y·W_yhᵀ: op(B) [O, H]
+            hy.Pack(path, true, h, o, WeightHy.Value.Span, h);  // h·W_hyᵀ: op(B) [H, O]
+        }
+        else
+        {
+            hy.Pack(path, false, o, h, WeightHy.Value.Span, h); // dyPre·W_hy: B [O, H]
+            yh.Pack(path, false, h, o, WeightYh.Value.Span, o); // dhPre·W_yh: B [H, O]
+        }
+        return h > 1 && o > 1;
+    }
+
+    /// <inheritdoc />
+    private protected override void WalkRows(bool backward, int time, int b0, int b1, ComputeContext.Scratch scratch)
+    {
+        if (backward) BackwardWalk(time, b0, b1, scratch);
+        else ForwardWalk(time, b0, b1, scratch);
+    }
+
+    /// <summary>
+    /// Batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 through every step: y_(t-1) kept,
+    /// <c>h_t = f(... + y_(t-1)·W_yhᵀ)</c>, <c>y_t = g(h_t·W_hyᵀ + b_y)</c>; the products split across
+    /// the context's threads, or on this thread with <paramref name="scratch"/> (a shard).
+    /// </summary>
+    private void ForwardWalk(int time, int b0, int b1, ComputeContext.Scratch? scratch)
+    {
+        int h = HiddenSize, o = OutputUnits, rows = b1 - b0;
+        Span<T> hidden = _hidden!.Span, outputs = _outputs!.Span, outPrev = _outPrev!.Span;
+        ReadOnlySpan<T> y0 = _y0!.Span;
+        int tPrev = -1;
+        for (int s = 0; s < time; s++)
+        {
+            int t = Reverse ? time - 1 - s : s;
+            for (int b = b0; b < b1; b++)
+            {
+                (tPrev < 0 ? y0.Slice(b * o, o) : outputs.Slice(At(b, tPrev, time, o), o)).CopyTo(outPrev.Slice(At(b, t, time, o), o));
+            }
+            var hStep = hidden[At(b0, t, time, h)..];
+            var yStep = outputs[At(b0, t, time, o)..];
+            // h_t = f(... + y_(t-1)·W_yhᵀ)   [B, O]·[O, H]
+            Gemm.MultiplyRows(Compute, scratch, false, true, rows, h, o, outPrev[At(b0, t, time, o)..], time * o, WeightYh.Value.Span, o, hStep, time * h, accumulate: true, _packedYhT);
+            for (int b = 0; b < rows; b++) Activations.Apply(ActivationFunction, hStep.Slice(b * time * h, h));
+            // y_t = g(h_t·W_hyᵀ + b_y)   [B, H]·[H, O]
+            Gemm.MultiplyRows(Compute, scratch, false, true, rows, o, h, hStep, time * h, WeightHy.Value.Span, h, yStep, time * o, accumulate: false, _packedHyT);
+            for (int b = 0; b < rows; b++)
+            {
+                var row = yStep.Slice(b * time * o, o);
+                if (BiasY is not null) System.Numerics.Tensors.TensorPrimitives.Add(row, BiasY.Value.Span, row);
+                Activations.Apply(OutputActivation, row);
+            }
+            tPrev = t;
+        }
+    }
+
+    /// <summary>
+    /// Batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 backward through every step:
+    /// <c>dyPre = (dOutput_t + dy_t) ⊙ g'(y)</c>, <c>dhPre = dyPre·W_hy ⊙ f'(h)</c>, <c>dy_(t-1) = dhPre·W_yh</c>.
+    /// </summary>
+    private void BackwardWalk(int time, int b0, int b1, ComputeContext.Scratch? scratch)
+    {
+        int h = HiddenSize, o = OutputUnits, rows = b1 - b0;
+        Span<T> dOutPre = _dOutPre!.Span, dHidPre = _dHidPre!.Span, dYNext = _dYNext!.Span;
+        ReadOnlySpan<T> hidden = _hidden!.Span, outputs = _outputs!.Span, dOutput = _dOutput!.Span;
+        for (int s = time - 1; s >= 0; s--)
+        {
+            int t = Reverse ? time - 1 - s : s;
+            for (int b = b0; b < b1; b++)
+            {
+                var dst = dOutPre.Slice(At(b, t, time, o), o);
+                if (ReturnSequences) System.Numerics.Tensors.TensorPrimitives.Add(dOutput.Slice(At(b, t, time, o), o), dYNext.Slice(b * o, o), dst);
+                else dYNext.Slice(b * o, o).CopyTo(dst);
+                Activations.MultiplyDerivative(OutputActivation, outputs.Slice(At(b, t, time, o), o), dst); // dy ⊙ g'(y)
+            }
+            // dh_t = dyPre·W_hy   [B, O]·[O, H], then ⊙ f'(h)
+            var dHStep = dHidPre[At(b0, t, time, h)..];
+            Gemm.MultiplyRows(Compute, scratch, false, false, rows, h, o, dOutPre[At(b0, t, time, o)..], time * o, WeightHy.Value.Span, h, dHStep, time * h, accumulate: false, _packedHy);
+            for (int b = b0; b < b1; b++)
+            {
+                int off = At(b, t, time, h);
+                Activations.MultiplyDerivative(ActivationFunction, hidden.Slice(off, h), dHidPre.Slice(off, h));
+            }
+            // dy_(t-1) = dhPre·W_yh   [B, H]·[H, O]
+            Gemm.MultiplyRows(Compute, scratch, false, false, rows, o, h, dHStep, time * h, WeightYh.Value.Span, o, dYNext[(b0 * o)..], o, accumulate: false, _packedYh);
+        }
+    }
+
+    /// <summary>Row offset of (b, t) in a <c>[B, T, width]</c> buffer.</summary>
+    private static int At(int b, int t, int time, int width) => ((b * time) + t) * width;
 
     /// <inheritdoc />
     public override RecurrentGradient<T> Backward(Tensor<T> dOutput, RecurrentState<T>? dFinalState)
@@ -165,28 +258,10 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         if (dFinalState is not null) dFinalState.Hidden.Span.CopyTo(dYNext.Span); else dYNext.Fill(T.Zero);
         if (!ReturnSequences) System.Numerics.Tensors.TensorPrimitives.Add(dYNext.Span, dOutput.Span, dYNext.Span);
         var hidden = _hidden!.Span;
-        var outputs = _outputs!.Span;
-        for (int s = time - 1; s >= 0; s--)
-        {
-            int t = Reverse ? time - 1 - s : s;
-            for (int b = 0; b < batch; b++)
-            {
-                var dst = dOutPre.Span.Slice(((b * time) + t) * o, o);
-                if (ReturnSequences) System.Numerics.Tensors.TensorPrimitives.Add(dOutput.Span.Slice(((b * time) + t) * o, o), dYNext.Span.Slice(b * o, o), dst);
-                else dYNext.Span.Slice(b * o, o).CopyTo(dst);
-                Activations.MultiplyDerivative(OutputActivation, outputs.Slice(((b * time) + t) * o, o), dst); // dy ⊙ g'(y)
-            }
-            // dh_t = dyPre·W_hy   [B, O]·[O, H], then ⊙ f'(h)
-            var dHStep = dHidPre.Span.Slice(t * h);
-            Gemm.Multiply(Compute, false, false, batch, h, o, dOutPre.Span.Slice(t * o), time * o, WeightHy.Value.Span, h, dHStep, time * h, accumulate: false);
-            for (int b = 0; b < batch; b++)
-            {
-                int off = ((b * time) + t) * h;
-                Activations.MultiplyDerivative(ActivationFunction, hidden.Slice(off, h), dHidPre.Span.Slice(off, h));
-            }
-            // dy_(t-1) = dhPre·W_yh   [B, H]·[H, O]
-            Gemm.Multiply(Compute, false, false, batch, o, h, dHStep, time * h, WeightYh.Value.Span, o, dYNext.Span, o, accumulate: false);
-        }
+        _dOutput = dOutput;
+        bool product = PackStepWeights(batch, forward: false);
+        if (!(product && RunShards(batch, time, backward: true))) BackwardWalk(time, 0, batch, null);
+        _dOutput = null;
         Gemm.Multiply(Compute, true, false, o, h, batch * time, dOutPre.Span, o, hidden, h, WeightHy.Gradient.Span, h, accumulate: true);
         Gemm.Multiply(Compute, true, false, h, inSize, batch * time, dHidPre.Span, h, _input.Span, inSize, WeightIh.Gradient.Span, inSize, accumulate: true);
         Gemm.Multiply(Compute, true, false, h, o, batch * time, dHidPre.Span, h, _outPrev!.Span, o, WeightYh.Gradient.Span, o, accumulate: true);

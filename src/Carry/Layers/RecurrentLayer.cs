@@ -71,6 +71,59 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         return ReturnSequences ? [inputShape[0], OutputSize] : [OutputSize];
     }
 
+    /// <summary>Fewest batch rows a shard of <see cref="RunShards"/> takes.</summary>
+    private const int RowsPerShard = 8;
+
+    private ShardJob? _shardJob;
+
+    /// <summary>
+    /// The whole walk through time (forward, or backward through time) with the batch split into one
+    /// contiguous shard of rows per thread of <see cref="Layer{T}.Compute"/>, each shard walking every
+    /// step on its own thread (<see cref="WalkRows"/>): its rows of each step product, run serially on
+    /// the packed kernel as the whole product would run, and of the cell. Rows never meet during the
+    /// walk, so shards need no hand-over from step to step, and every element is computed exactly as in
+    /// the unsplit walk: the same bits for every thread count. The caller checks that the whole step
+    /// products reach the kernel (<see cref="Gemm.ReachesKernel{T}"/>, more than one column). Returns
+    /// false, having done nothing, for one thread, a small batch or a busy context.
+    /// </summary>
+    private protected bool RunShards(int batch, int time, bool backward)
+    {
+        var context = Compute;
+        int shards = Math.Min(context.MaxDegreeOfParallelism, batch / RowsPerShard);
+        if (shards < 2 || !context.TryAcquire()) return false;
+        try
+        {
+            var job = _shardJob ??= new ShardJob(this);
+            job.Batch = batch;
+            job.Time = time;
+            job.Parts = shards;
+            job.Backward = backward;
+            context.RunAcquired(job, shards);
+        }
+        finally
+        {
+            context.Release();
+        }
+        return true;
+    }
+
+    /// <summary>One shard of <see cref="RunShards"/>: batch rows b0..b1-1 through every step, forward or backward, on this thread with <paramref name="scratch"/>.</summary>
+    private protected virtual void WalkRows(bool backward, int time, int b0, int b1, ComputeContext.Scratch scratch) =>
+        throw new NotSupportedException($"{GetType().Name} does not walk in shards.");
+
+    /// <summary>Rows [i·B/parts, (i+1)·B/parts) walked through every step.</summary>
+    private sealed class ShardJob(RecurrentLayer<T> layer) : ParallelJob
+    {
+        public int Batch, Time, Parts;
+        public bool Backward;
+
+        public override void Execute(int item, ComputeContext.Scratch scratch)
+        {
+            int b0 = (int)((long)item * Batch / Parts), b1 = (int)((long)(item + 1) * Batch / Parts);
+            layer.WalkRows(Backward, Time, b0, b1, scratch);
+        }
+    }
+
     /// <summary>Validates a batch-first input and returns (batch, time).</summary>
     protected (int Batch, int Time) CheckInput(Tensor<T> input)
     {
