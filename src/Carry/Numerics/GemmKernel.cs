@@ -408,34 +408,9 @@ internal static unsafe class GemmKernel
         int p = 0;
         for (; p + 8 <= kc; p += 8)
         {
-            float* s = src + p;
-            var r0 = Avx.LoadVector256(s);
-            var r1 = Avx.LoadVector256(s + lda);
-            var r2 = Avx.LoadVector256(s + (2 * lda));
-            var r3 = Avx.LoadVector256(s + (3 * lda));
-            var r4 = Avx.LoadVector256(s + (4 * lda));
-            var r5 = Avx.LoadVector256(s + (5 * lda));
-            var r6 = mr == 8 ? Avx.LoadVector256(s + (6 * lda)) : Vector256<float>.Zero;
-            var r7 = mr == 8 ? Avx.LoadVector256(s + (7 * lda)) : Vector256<float>.Zero;
-            Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-            float* d = panel + (p * mr);
             // With six rows each column is stored eight wide and the next one overwrites the two
             // spare lanes; the last column of the panel is stored six wide, so nothing spills past it.
-            Avx.Store(d, r0);
-            Avx.Store(d + mr, r1);
-            Avx.Store(d + (2 * mr), r2);
-            Avx.Store(d + (3 * mr), r3);
-            Avx.Store(d + (4 * mr), r4);
-            Avx.Store(d + (5 * mr), r5);
-            Avx.Store(d + (6 * mr), r6);
-            if (mr == 8 || p + 8 < kc)
-            {
-                Avx.Store(d + (7 * mr), r7);
-            }
-            else
-            {
-                for (int r = 0; r < mr; r++) d[(7 * mr) + r] = r7.GetElement(r);
-            }
+            TransposeBlock(src + p, lda, mr, panel + (p * mr), mr, shortLast: mr < 8 && p + 8 == kc);
         }
         for (; p < kc; p++)
         {
@@ -453,33 +428,45 @@ internal static unsafe class GemmKernel
         int p = 0;
         for (; p + 8 <= kc; p += 8)
         {
-            for (int j = 0; j < nr; j += 8)
-            {
-                float* s = src + (j * ldb) + p;
-                var r0 = Avx.LoadVector256(s);
-                var r1 = Avx.LoadVector256(s + ldb);
-                var r2 = Avx.LoadVector256(s + (2 * ldb));
-                var r3 = Avx.LoadVector256(s + (3 * ldb));
-                var r4 = Avx.LoadVector256(s + (4 * ldb));
-                var r5 = Avx.LoadVector256(s + (5 * ldb));
-                var r6 = Avx.LoadVector256(s + (6 * ldb));
-                var r7 = Avx.LoadVector256(s + (7 * ldb));
-                Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-                float* d = panel + (p * nr) + j;
-                Avx.Store(d, r0);
-                Avx.Store(d + nr, r1);
-                Avx.Store(d + (2 * nr), r2);
-                Avx.Store(d + (3 * nr), r3);
-                Avx.Store(d + (4 * nr), r4);
-                Avx.Store(d + (5 * nr), r5);
-                Avx.Store(d + (6 * nr), r6);
-                Avx.Store(d + (7 * nr), r7);
-            }
+            for (int j = 0; j < nr; j += 8) TransposeBlock(src + (j * ldb) + p, ldb, 8, panel + (p * nr) + j, nr, shortLast: false);
         }
         for (; p < kc; p++)
         {
             for (int j = 0; j < nr; j++) panel[(p * nr) + j] = src[(j * ldb) + p];
         }
+    }
+
+    /// <summary>
+    /// <paramref name="rows"/> (6 or 8) rows of eight floats at <paramref name="src"/> (row distance
+    /// <paramref name="ld"/>), zero-padded to eight, transposed into eight rows of eight at
+    /// <paramref name="dst"/> (row distance <paramref name="ldd"/>); with <paramref name="shortLast"/>
+    /// the last row is stored <paramref name="rows"/> wide.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposeBlock(float* src, nint ld, int rows, float* dst, nint ldd, bool shortLast)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + ld);
+        var r2 = Avx.LoadVector256(src + (2 * ld));
+        var r3 = Avx.LoadVector256(src + (3 * ld));
+        var r4 = Avx.LoadVector256(src + (4 * ld));
+        var r5 = Avx.LoadVector256(src + (5 * ld));
+        var r6 = rows == 8 ? Avx.LoadVector256(src + (6 * ld)) : Vector256<float>.Zero;
+        var r7 = rows == 8 ? Avx.LoadVector256(src + (7 * ld)) : Vector256<float>.Zero;
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Avx.Store(dst, r0);
+        Avx.Store(dst + ldd, r1);
+        Avx.Store(dst + (2 * ldd), r2);
+        Avx.Store(dst + (3 * ldd), r3);
+        Avx.Store(dst + (4 * ldd), r4);
+        Avx.Store(dst + (5 * ldd), r5);
+        Avx.Store(dst + (6 * ldd), r6);
+        if (!shortLast)
+        {
+            Avx.Store(dst + (7 * ldd), r7);
+            return;
+        }
+        for (int r = 0; r < rows; r++) dst[(7 * ldd) + r] = r7.GetElement(r);
     }
 
     /// <summary>Transposes the 8 × 8 floats held in eight vectors (row i in, column i out): pairs interleaved, then quads, then the 128-bit halves exchanged.</summary>
