@@ -129,10 +129,14 @@ rows.append(("Experiment B, effective rate", f"{carry['experiment B effective']:
 for key, value in carry.items():
     if key.startswith("cells ") and key.endswith("per step and gate-unit, / LSTM's") and not key.startswith("cells lstm:"):
         rows.append((f"{key.removeprefix('cells ').split(':')[0]} step (forward+backward) per gate-unit, / LSTM's", f"{value:.3g}×", "", "", "", "≤ 1.3×"))
+    if key.startswith("cells ") and key.endswith("per step and HxH product, / LSTM's"):
+        rows.append((f"{key.removeprefix('cells ').split(':')[0]} step (forward+backward) per H×H product, / LSTM's", f"{value:.3g}×", "", "", "", ""))
 gru_epoch = carry.get("cells gru: experiment B epoch CPU time / LSTM's")
 if gru_epoch:
     rows.append(("GRU(256) epoch / LSTM(256) epoch, CPU-seconds, same run", f"{gru_epoch:.3g}×", "", "", "", "≤ 0.9×"))
 rows.append(("LSTM(256) train step, batch 128", f"{carry['lstm256 train step (batch 128, T 16)']:.4g} ms", "", "", "", ""))
+if "lstm128 train step (batch 64, T 16; keras-fast)" in carry:
+    rows.append(("LSTM(128) train step, batch 64 (keras-fast's shapes)", f"{carry['lstm128 train step (batch 64, T 16; keras-fast)']:.4g} ms", "", "", "", ""))
 rows.append(("allocation per LSTM train step", f"{carry['lstm256 train step allocation']:.0f} B", "", "", "", "0 B (BenchmarkDotNet)"))
 rows.append(("peak working set, Experiment B epoch (process)", f"{carry['peak working set (process)']:.0f} MiB", "", "", "", "< 200 MiB"))
 rows.append(("inference, 65,536 pairs (Predict, batch 1024)", f"{carry['experiment B inference (65,536 pairs)']:.4g} s", "", "", "", "≤ 2 s"))
@@ -147,6 +151,10 @@ for shape, gf in numpy_gemm.items():
     c_cpu, n_cpu = carry.get(f"gemm {shape} per CPU-second"), numpy_gemm_cpu.get(shape)
     if c_cpu and n_cpu:
         row(f"fp32 GEMM {shape}, per CPU-second", c_cpu, "GFLOP/cpu-s", "numpy/OpenBLAS", n_cpu, "GFLOP/cpu-s", c_cpu / n_cpu, "")
+    c_packed = carry.get(f"gemm {shape} B packed")
+    if c is not None and c_packed is not None:
+        share = f"≥ 50% of peak: {c_packed / (fma * int(os.environ['THREADS'])) * 100:.0f}% of {fma * int(os.environ['THREADS']):.0f}" if fma else ""
+        row(f"fp32 GEMM {shape}, B packed once (as the layers run the step products)", c_packed, "GFLOP/s", "numpy/OpenBLAS (packs per call)", gf, "GFLOP/s", c_packed / gf, share)
 
 header = ("workload", "Carry", "peer", "peer's figure", "Carry's advantage", "target")
 widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(6)]

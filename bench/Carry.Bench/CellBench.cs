@@ -16,8 +16,14 @@ namespace Carry.Bench;
 /// </summary>
 internal static class CellBench
 {
-    /// <summary>A cell as the bench builds it, with its gate count G (LSTM 4, GRU 3, Elman and Jordan 1).</summary>
-    private sealed record Cell(string Name, string Kind, int Gates, Func<Sequential<float>, Sequential<float>>? Adjust = null);
+    /// <summary>
+    /// A cell as the bench builds it, with its gate count G (LSTM 4, GRU 3, Elman and Jordan 1) and
+    /// the H×H products a step makes (the same, but Jordan's 2: y·W_yhᵀ and h·W_hyᵀ with O = H).
+    /// </summary>
+    private sealed record Cell(string Name, string Kind, int Gates, Func<Sequential<float>, Sequential<float>>? Adjust = null, int? Products = null)
+    {
+        public int StepProducts => Products ?? Gates;
+    }
 
     private static readonly Cell[] Cells =
     [
@@ -26,7 +32,7 @@ internal static class CellBench
         new("gru reset-before (Keras reset_after=False)", LayerKinds.Gru, 3, m => WithLayer(m, new LayerSpec { Kind = LayerKinds.Gru, InputSize = 1, Units = Hidden, ResetAfter = false })),
         new("gru hard_sigmoid", LayerKinds.Gru, 3, m => WithLayer(m, new LayerSpec { Kind = LayerKinds.Gru, InputSize = 1, Units = Hidden, RecurrentActivation = "hard_sigmoid" })),
         new("elman", LayerKinds.Elman, 1),
-        new("jordan", LayerKinds.Jordan, 1),
+        new("jordan", LayerKinds.Jordan, 1, Products: 2),
     ];
 
     private const int Hidden = 256, Batch = 128, Steps = 16;
@@ -60,6 +66,7 @@ internal static class CellBench
             Timing.Report($"cells {cell.Name}: layer forward per step", forward * 1e6, "cpu-us");
             Timing.Report($"cells {cell.Name}: layer backward per step", backward * 1e6, "cpu-us");
             Timing.Report($"cells {cell.Name}: layer forward+backward per step and gate-unit, / LSTM's", step / cell.Gates / (lstmStep / 4), "x");
+            if (cell.StepProducts != cell.Gates) Timing.Report($"cells {cell.Name}: layer forward+backward per step and HxH product, / LSTM's", step / cell.StepProducts / (lstmStep / 4), "x");
             Timing.Report($"cells {cell.Name}: training step (batch {Batch}, T {Steps})", train * 1e3, "cpu-ms");
             Timing.Report($"cells {cell.Name}: training step / LSTM's", train / lstmTrain, "x");
             Timing.Report($"cells {cell.Name}: training step allocation", allocated, "B/step");

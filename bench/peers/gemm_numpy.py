@@ -1,4 +1,4 @@
-"""fp32 matrix products through numpy (OpenBLAS) at the LSTM(256) step shapes and 2048^3.
+"""fp32 matrix products through numpy (OpenBLAS) at the LSTM(256) and keras-fast LSTM(128) step shapes and 2048^3.
 
 Prints two lines per shape: numpy-gemm <name><TAB>GFLOP/s (median of 5 by the clock), and
 numpy-gemm-cpu <name><TAB>GFLOP per CPU-second of the process (all BLAS threads), which a loaded
@@ -13,6 +13,8 @@ SHAPES = [
     ("lstm-backward-dh 128x256x1024", 128, 256, 1024, False, False),
     ("lstm-dW 1024x256x2048 (Aᵀ·B)", 1024, 256, 2048, True, False),
     ("lstm-input-proj 2048x1024x1 (K=1)", 2048, 1024, 1, False, True),
+    ("keras-fast forward 64x512x128 (B·Wᵀ)", 64, 512, 128, False, True),
+    ("keras-fast backward-dh 64x128x512", 64, 128, 512, False, False),
     ("square 2048x2048x2048", 2048, 2048, 2048, False, False),
 ]
 

@@ -277,9 +277,9 @@ public sealed class ExperimentBCliTests : IDisposable
         var (code, output, _) = CliRunner.Run("train", "keras-fast", "--help");
 
         Assert.Equal(0, code);
-        Assert.Contains("Flags: --cell lstm --hidden 128 --encoding concat --bits 8 --dropout 0 --loss bce --optimizer adam --lr 0.006 --decay 0.93 --batch 64 --epochs 60 --until-perfect.",
+        Assert.Contains("Flags: --cell lstm --hidden 128 --encoding concat --bits 8 --dropout 0 --loss bce --optimizer adam --lr 0.005 --schedule cosine --min-lr 0.0003 --batch 64 --epochs 40 --clip 1 --until-perfect.",
             output.ReplaceLineEndings(" "), StringComparison.Ordinal);
-        Assert.Matches(@"--lr <lr>\s+Learning rate\. \[default: 0\.006\]", output);
+        Assert.Matches(@"--lr <lr>\s+Learning rate\. \[default: 0\.005\]", output);
         Assert.Matches(@"--hidden, --units <hidden>\s+Hidden units per recurrent layer\. \[default: 128\]", output);
     }
 
