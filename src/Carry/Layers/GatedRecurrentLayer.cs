@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Carry.Numerics;
@@ -211,6 +212,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     }
 
     /// <summary>Rows <paramref name="b0"/>..<paramref name="b1"/>-1 through every step: product, cell, next step's inputs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardWalk(int time, int b0, int b1, ComputeContext.Scratch scratch)
     {
         for (int s = 0; s < time; s++)
@@ -222,6 +224,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     }
 
     /// <summary>Rows <paramref name="b0"/>..<paramref name="b1"/>-1 backward through every step: gradient gathered, cell derivative, product into h_(t-1)'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardWalk(int time, int b0, int b1, ComputeContext.Scratch scratch)
     {
         for (int s = time - 1; s >= 0; s--)
@@ -291,6 +294,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// the same rows, the next step's inputs: <c>hiddenPrev[:, next] = h_t</c> (and <c>cellPrev</c>)
     /// and its input projection. Everything is per row, so any split of the rows gives the same bits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardStepRows(int time, int t, int next, int b0, int b1)
     {
         CellForwardRows(time, t, b0, b1);
@@ -308,6 +312,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// <c>dHidden = dOutput[:, t] + dHiddenNext</c> (the gradient reaching h_t) for rows
     /// <paramref name="b0"/>..<paramref name="b1"/>-1, then step <paramref name="t"/>'s cell derivative for them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardStepRows(int time, int t, int b0, int b1, bool gather)
     {
         if (gather)
@@ -448,6 +453,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// <c>gates[:, t] = x_t · W_ih^T + b_ih (+ b_hh)</c> for batch rows b0..b1-1, summed in the same
     /// order as the direct product (<c>x_0 w_0 + x_1 w_1 + ...</c>, then the biases).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ProjectInputRows(int time, int t, int b0, int b1)
     {
         int inSize = InputSize, gh = GateCount * HiddenSize;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Carry.Numerics;
@@ -68,6 +69,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     /// <param name="cell"><c>[H]</c> receives c_t.</param>
     /// <param name="tanhCell"><c>[H]</c> receives tanh c_t (may be <paramref name="hidden"/> when backward will not need it).</param>
     /// <param name="hidden"><c>[H]</c> receives h_t.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void CellForwardRow(Span<T> g, ReadOnlySpan<T> cellPrev, Span<T> cell, Span<T> tanhCell, Span<T> hidden)
     {
         int h = HiddenSize;
@@ -83,6 +85,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     }
 
     /// <summary><c>c = f ⊙ cPrev + i ⊙ g</c>, each product rounded before the sum, as in the scalar formula.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UpdateCell(ReadOnlySpan<T> i, ReadOnlySpan<T> f, ReadOnlySpan<T> g, ReadOnlySpan<T> cPrev, Span<T> c)
     {
         int j = 0;
@@ -98,6 +101,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     }
 
     /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void CellBackwardRows(int time, int t, int b0, int b1)
     {
         int h = HiddenSize, gh = 4 * h;
@@ -115,6 +119,7 @@ public sealed class Lstm<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloat
     }
 
     /// <summary>One row of the cell's derivative; the scalar loop spells out each local derivative, the vector loop does the same operations in the same order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CellBackwardRow(ReadOnlySpan<T> g, Span<T> dg, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dcNext, int h, Activation sigma)
     {
         int j = 0;

@@ -242,6 +242,7 @@ internal static unsafe class GemmKernel
     }
 
     /// <summary>The blocked loops over C[i0..i1, j0..j1]: jc (NC) → pc (KC, pack B) → ic (MC, pack A) → micro-tiles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked<T>(GemmJob<T> g, int i0, int i1, int j0, int j1, ComputeContext.Scratch scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -314,6 +315,7 @@ internal static unsafe class GemmKernel
     /// Packs op(A)[ic..ic+mc, pc..pc+kc] as MR-row micro-panels, each <c>[kc, MR]</c> (element
     /// (r, p) at <c>p*MR + r</c>), the last one zero-padded.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(T* a, int lda, bool transA, int ic, int mc, int pc, int kc, int mr, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -403,6 +405,7 @@ internal static unsafe class GemmKernel
     /// contiguous along p) into <c>[kc, mr]</c>: eight p at a time as an 8 × 8 register transpose
     /// (AVX), the rest one by one. The same layout as the scalar loop, so the same products.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackRowsFloat(float* src, nint lda, int kc, int mr, float* panel)
     {
         int p = 0;
@@ -423,6 +426,7 @@ internal static unsafe class GemmKernel
     /// along p) into <c>[kc, nr]</c>: blocks of eight columns by eight p as 8 × 8 register
     /// transposes (AVX), the rest one by one. The same layout as the scalar loop.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackColumnsFloat(float* src, nint ldb, int kc, int nr, float* panel)
     {
         int p = 0;
@@ -496,6 +500,7 @@ internal static unsafe class GemmKernel
     /// Packs op(B)[pc..pc+kc, jc..jc+nc] as NR-column micro-panels, each <c>[kc, NR]</c>, the last
     /// one zero-padded.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<T>(T* b, int ldb, bool transB, int pc, int kc, int jc, int nc, int nr, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int jr = 0; jr < nc; jr += nr)
