@@ -117,9 +117,9 @@ internal static class QuickBench
             for (int i = 0; i < a.Length; i++) a[i] = (float)random.NextDouble();
             for (int i = 0; i < b.Length; i++) b[i] = (float)random.NextDouble();
             double flop = 2.0 * s.M * s.N * s.K;
-            int inner = Math.Max(1, (int)(2e9 / flop / 10)); // ~0.1 s per sample at 20 GFLOP/s
             void Once() => Numerics.Gemm.Multiply(context, s.TransA, s.TransB, s.M, s.N, s.K, a, s.TransA ? s.M : s.K, b, s.TransB ? s.K : s.N, c, s.N, accumulate: false);
-            WarmUp(Once);
+            // Samples of 0.2 s: the process's CPU time ticks in 10 ms, so a shorter sample reads it coarsely.
+            int inner = Math.Max(1, (int)(0.2 * WarmUp(Once)));
             double t = Median(reps, () => { for (int i = 0; i < inner; i++) Once(); }) / inner;
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 10; i++) Once();
@@ -132,7 +132,7 @@ internal static class QuickBench
             var packed = new PackedMatrix<float>();
             packed.Pack(context.GemmPath, s.TransB, s.K, s.N, b, s.TransB ? s.K : s.N);
             void Packed() => Numerics.Gemm.Multiply(context, s.TransA, s.TransB, s.M, s.N, s.K, a, s.TransA ? s.M : s.K, b, s.TransB ? s.K : s.N, c, s.N, accumulate: false, packed);
-            WarmUp(Packed);
+            inner = Math.Max(1, (int)(0.2 * WarmUp(Packed)));
             t = Median(reps, () => { for (int i = 0; i < inner; i++) Packed(); }) / inner;
             Report($"gemm {s.Name} B packed", flop / t / 1e9, "GFLOP/s");
             Report($"gemm {s.Name} B packed per CPU-second", flop / (_lastCpu / inner) / 1e9, "GFLOP/cpu-s");
@@ -143,11 +143,21 @@ internal static class QuickBench
     /// Runs <paramref name="action"/> for 0.5 s (at least 50 times) before it is timed, so that the
     /// JIT has compiled its final tier and its compiler thread no longer shares the cores: a single
     /// warm-up call left the first product's figures at 40% of their settled value in one run.
+    /// Returns the calls per second of the last half of the warm-up.
     /// </summary>
-    private static void WarmUp(Action action)
+    private static double WarmUp(Action action)
     {
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < 50 || clock.Elapsed.TotalSeconds < 0.5; i++) action();
+        int calls = 0;
+        double half = 0;
+        int halfCalls = 0;
+        while (calls < 50 || clock.Elapsed.TotalSeconds < 0.5)
+        {
+            action();
+            calls++;
+            if (half == 0 && clock.Elapsed.TotalSeconds >= 0.25) (half, halfCalls) = (clock.Elapsed.TotalSeconds, calls);
+        }
+        return half == 0 ? calls / clock.Elapsed.TotalSeconds : (calls - halfCalls) / (clock.Elapsed.TotalSeconds - half);
     }
 
     private const int FmaIterations = 20_000_000;
@@ -205,7 +215,7 @@ internal static class QuickBench
         var model = Workloads.ExperimentBModel(context);
         var (x, y) = Workloads.ExperimentBData();
         var (bx, by) = Workloads.FirstBatch(x, y, 128);
-        WarmUp(() => model.TrainStep(bx, by));
+        _ = WarmUp(() => model.TrainStep(bx, by));
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 10; i++) model.TrainStep(bx, by);
         long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
@@ -229,7 +239,7 @@ internal static class QuickBench
         fast.Compile(new Losses.BinaryCrossEntropy<float>(), new Optimizers.Adam<float>(0.006, epsilon: 1e-7));
         fast.Compute = context;
         var (fx, fy) = Workloads.FirstBatch(x, y, 64);
-        WarmUp(() => fast.TrainStep(fx, fy));
+        _ = WarmUp(() => fast.TrainStep(fx, fy));
         double k = Median(reps, () => { for (int i = 0; i < 50; i++) fast.TrainStep(fx, fy); }) / 50;
         Report("lstm128 train step (batch 64, T 16; keras-fast)", k * 1e3, "ms");
         Report("lstm128 train step CPU time", _lastCpu / 50 * 1e3, "cpu-ms");
