@@ -48,28 +48,47 @@ internal static class CellBench
         {
             for (int i = 0; i < 40; i++) m.TrainStep(bx, by); // past the JIT's tiering, before anything is timed
         }
+        // Samples in rounds, every cell once a round, so that a swing in the machine's speed
+        // reaches every cell alike; the medians per cell are compared.
+        const int inner = 40; // samples of 0.1-0.5 s: the process's CPU time ticks in 10 ms
+        var forward = new double[Cells.Length][];
+        var backward = new double[Cells.Length][];
+        var train = new double[Cells.Length][];
+        var allocated = new long[Cells.Length];
+        for (int c = 0; c < Cells.Length; c++) (forward[c], backward[c], train[c]) = (new double[reps], new double[reps], new double[reps]);
+        for (int r = 0; r < reps; r++)
+        {
+            for (int c = 0; c < Cells.Length; c++)
+            {
+                var model = models[c];
+                var layer = (RecurrentLayer<float>)model.Layers[0];
+                var dOut = new Tensor<float>(Batch, layer.OutputSize);
+                dOut.Fill(0.01f);
+                forward[c][r] = Timing.Median(1, () => { for (int i = 0; i < inner; i++) layer.Forward(bx, null, training: true); }).Cpu / inner / Steps;
+                backward[c][r] = Timing.Median(1, () => { for (int i = 0; i < inner; i++) layer.Backward(dOut, null); }).Cpu / inner / Steps;
+                if (r == 0)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < inner; i++) model.TrainStep(bx, by);
+                    allocated[c] = (GC.GetAllocatedBytesForCurrentThread() - before) / inner;
+                }
+                train[c][r] = Timing.Median(1, () => { for (int i = 0; i < inner; i++) model.TrainStep(bx, by); }).Cpu / inner;
+            }
+        }
+        static double MedianOf(double[] v) => v.Order().ElementAt(v.Length / 2);
         for (int c = 0; c < Cells.Length; c++)
         {
-            var (cell, model) = (Cells[c], models[c]);
-            var layer = (RecurrentLayer<float>)model.Layers[0];
-            var dOut = new Tensor<float>(Batch, layer.OutputSize);
-            dOut.Fill(0.01f);
-            const int inner = 40; // samples of 0.1-0.5 s: the process's CPU time ticks in 10 ms
-            double forward = Timing.Median(reps, () => { for (int i = 0; i < inner; i++) layer.Forward(bx, null, training: true); }).Cpu / inner / Steps;
-            double backward = Timing.Median(reps, () => { for (int i = 0; i < inner; i++) layer.Backward(dOut, null); }).Cpu / inner / Steps;
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < inner; i++) model.TrainStep(bx, by);
-            long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / inner;
-            double train = Timing.Median(reps, () => { for (int i = 0; i < inner; i++) model.TrainStep(bx, by); }).Cpu / inner;
-            double step = forward + backward;
-            if (cell.Kind == LayerKinds.Lstm) (lstmStep, lstmTrain) = (step, train);
-            Timing.Report($"cells {cell.Name}: layer forward per step", forward * 1e6, "cpu-us");
-            Timing.Report($"cells {cell.Name}: layer backward per step", backward * 1e6, "cpu-us");
+            var cell = Cells[c];
+            double f = MedianOf(forward[c]), b = MedianOf(backward[c]), t = MedianOf(train[c]);
+            double step = f + b;
+            if (cell.Kind == LayerKinds.Lstm) (lstmStep, lstmTrain) = (step, t);
+            Timing.Report($"cells {cell.Name}: layer forward per step", f * 1e6, "cpu-us");
+            Timing.Report($"cells {cell.Name}: layer backward per step", b * 1e6, "cpu-us");
             Timing.Report($"cells {cell.Name}: layer forward+backward per step and gate-unit, / LSTM's", step / cell.Gates / (lstmStep / 4), "x");
             if (cell.StepProducts != cell.Gates) Timing.Report($"cells {cell.Name}: layer forward+backward per step and HxH product, / LSTM's", step / cell.StepProducts / (lstmStep / 4), "x");
-            Timing.Report($"cells {cell.Name}: training step (batch {Batch}, T {Steps})", train * 1e3, "cpu-ms");
-            Timing.Report($"cells {cell.Name}: training step / LSTM's", train / lstmTrain, "x");
-            Timing.Report($"cells {cell.Name}: training step allocation", allocated, "B/step");
+            Timing.Report($"cells {cell.Name}: training step (batch {Batch}, T {Steps})", t * 1e3, "cpu-ms");
+            Timing.Report($"cells {cell.Name}: training step / LSTM's", t / lstmTrain, "x");
+            Timing.Report($"cells {cell.Name}: training step allocation", allocated[c], "B/step");
         }
     }
 

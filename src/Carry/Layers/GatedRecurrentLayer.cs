@@ -173,6 +173,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         CopyInitialState(batch, time, first, (initialState?.Hidden ?? zero).Span, (initialState?.Cell ?? zero).Span);
         if (_stepwiseInput) ProjectInputRows(time, first, 0, batch);
         int last = Reverse ? 0 : time - 1;
+        PrepareWalk(batch, backward: false);
         if (Shardable(batch) && RunShards(batch, time, backward: false)) return ForwardResult(batch, time, last);
         for (int s = 0; s < time; s++)
         {
@@ -193,16 +194,26 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     private int NextStep(int time, int s) => s + 1 >= time ? -1 : Reverse ? time - 2 - s : s + 1;
 
     /// <summary>
-    /// True when a step is the recurrent product then <see cref="CellForwardRows"/> (and backward,
-    /// <see cref="CellBackwardRows"/> then the product), row by row, so that the walk may be split
-    /// into shards of rows; false for a cell that overrides <see cref="CellForward"/> or
-    /// <see cref="CellBackward"/> with work across rows between.
+    /// True when the cell's own work in a step can run for a range of rows on one thread
+    /// (<see cref="CellForwardShardRows"/>, <see cref="CellBackwardShardRows"/>) exactly as the whole
+    /// step computes it for those rows, so that the walk may be split into shards of rows.
     /// </summary>
-    protected virtual bool StepsRowByRow => true;
+    protected virtual bool CellWalksInShards(int batch) => true;
 
     /// <summary>Whether the walk through time may run in shards of rows (<see cref="RecurrentLayer{T}.RunShards"/>).</summary>
     private bool Shardable(int batch) =>
-        StepsRowByRow && RowsIndependent && RecurrentColumns > 1 && HiddenSize > 1 && Gemm.ReachesKernel<T>(Compute, batch, RecurrentColumns, HiddenSize);
+        CellWalksInShards(batch) && RowsIndependent && RecurrentColumns > 1 && HiddenSize > 1 && Gemm.ReachesKernel<T>(Compute, batch, RecurrentColumns, HiddenSize);
+
+    /// <summary>A shard's cell forward for rows b0..b1-1 at step t: <see cref="CellForwardRows"/>, unless the cell's step has more (a product of its own, run on <paramref name="scratch"/>).</summary>
+    private protected virtual void CellForwardShardRows(int time, int t, int b0, int b1, ComputeContext.Scratch scratch) => CellForwardRows(time, t, b0, b1);
+
+    /// <summary>A shard's cell derivative for rows b0..b1-1 at step t: <see cref="CellBackwardRows"/>, unless the cell's step has more.</summary>
+    private protected virtual void CellBackwardShardRows(int time, int t, int b0, int b1, ComputeContext.Scratch scratch) => CellBackwardRows(time, t, b0, b1);
+
+    /// <summary>Before a walk (forward or backward through time), after W_hh is packed: the cell packs weights of its own.</summary>
+    protected virtual void PrepareWalk(int batch, bool backward)
+    {
+    }
 
     /// <inheritdoc />
     private protected override void WalkRows(bool backward, int time, int b0, int b1, ComputeContext.Scratch scratch)
@@ -219,7 +230,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         {
             int t = Reverse ? time - 1 - s : s;
             RecurrentProductRows(time, t, b0, b1, scratch);
-            ForwardStepRows(time, t, NextStep(time, s), b0, b1);
+            ForwardStepRows(time, t, NextStep(time, s), b0, b1, scratch);
         }
     }
 
@@ -230,7 +241,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         for (int s = time - 1; s >= 0; s--)
         {
             int t = Reverse ? time - 1 - s : s;
-            BackwardStepRows(time, t, b0, b1, gather: true);
+            BackwardStepRows(time, t, b0, b1, gather: true, scratch);
             HiddenGradientProductRows(time, t, b0, b1, scratch);
         }
     }
@@ -295,9 +306,10 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// and its input projection. Everything is per row, so any split of the rows gives the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardStepRows(int time, int t, int next, int b0, int b1)
+    private void ForwardStepRows(int time, int t, int next, int b0, int b1, ComputeContext.Scratch? shard = null)
     {
-        CellForwardRows(time, t, b0, b1);
+        if (shard is null) CellForwardRows(time, t, b0, b1);
+        else CellForwardShardRows(time, t, b0, b1, shard);
         if (next < 0) return;
         int h = HiddenSize;
         for (int b = b0; b < b1; b++)
@@ -313,7 +325,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
     /// <paramref name="b0"/>..<paramref name="b1"/>-1, then step <paramref name="t"/>'s cell derivative for them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BackwardStepRows(int time, int t, int b0, int b1, bool gather)
+    private void BackwardStepRows(int time, int t, int b0, int b1, bool gather, ComputeContext.Scratch? shard = null)
     {
         if (gather)
         {
@@ -327,7 +339,8 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
                 else next.CopyTo(dst);
             }
         }
-        CellBackwardRows(time, t, b0, b1);
+        if (shard is null) CellBackwardRows(time, t, b0, b1);
+        else CellBackwardShardRows(time, t, b0, b1, shard);
     }
 
     /// <summary>
@@ -501,6 +514,7 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
         else _packedWeightHh.Invalidate();
 
         _dOutput = dOutput;
+        PrepareWalk(batch, backward: true);
         if (!(Shardable(batch) && RunShards(batch, time, backward: true)))
         {
             for (int s = time - 1; s >= 0; s--)

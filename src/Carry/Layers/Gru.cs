@@ -58,8 +58,23 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
     };
 
     /// <inheritdoc />
-    /// <remarks>Reset before, a step has a product across rows between its two passes.</remarks>
-    protected override bool StepsRowByRow => ResetAfter;
+    /// <remarks>Reset before, a shard runs its rows of the step's own product between the cell's two passes, on the kernel as the whole product would.</remarks>
+    protected override bool CellWalksInShards(int batch) => ResetAfter || Gemm.ReachesKernel<T>(Compute, batch, HiddenSize, HiddenSize);
+
+    private readonly PackedMatrix<T> _packedHnT = new(), _packedHn = new(); // reset before: W_hnᵀ (forward), W_hn (backward), packed once per pass
+
+    /// <inheritdoc />
+    protected override void PrepareWalk(int batch, bool backward)
+    {
+        int h = HiddenSize;
+        var packed = backward ? _packedHn : _packedHnT;
+        if (ResetAfter || !Gemm.ReachesKernel<T>(Compute, batch, h, h))
+        {
+            packed.Invalidate();
+            return;
+        }
+        packed.Pack(Compute.GemmPath, transB: !backward, h, h, WeightHh.Value.Span[(2 * h * h)..], h);
+    }
 
     /// <inheritdoc />
     protected override void AllocateCell(int batch, int time)
@@ -78,22 +93,44 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
             base.CellForward(batch, time, t);
             return;
         }
-        int h = HiddenSize, gh = 3 * h;
         _secondHalf = false;
         RunRows(batch, time, t, backward: false, stepEdges: false); // r and z only: the step is not done
-        // hh_n = (r ⊙ h_(t-1)) · W_hnᵀ + b_hn   [B, H]·[H, H]
-        var hhNew = HiddenProj[((t * gh) + (2 * h))..];
-        Gemm.Multiply(Compute, false, true, batch, h, h, _resetHidden!.Span[(t * h)..], time * h, WeightHh.Value.Span[(2 * h * h)..], h, hhNew, time * gh, accumulate: false);
-        if (HasBias)
-        {
-            for (int b = 0; b < batch; b++) TensorPrimitives.Add(hhNew.Slice(b * time * gh, h), BiasHh!.Value.Span.Slice(2 * h, h), hhNew.Slice(b * time * gh, h));
-        }
+        ResetProductRows(time, t, 0, batch, null);
         _secondHalf = true;
         base.CellForward(batch, time, t);
     }
 
+    /// <summary>
+    /// Reset before, <c>hh_n = (r ⊙ h_(t-1)) · W_hnᵀ + b_hn</c> <c>[B, H]·[H, H]</c> for rows
+    /// b0..b1-1: split across threads, or on this thread with <paramref name="scratch"/> (a shard).
+    /// </summary>
+    private void ResetProductRows(int time, int t, int b0, int b1, ComputeContext.Scratch? scratch)
+    {
+        int h = HiddenSize, gh = 3 * h;
+        var hhNew = HiddenProj[(At(b0, t, time, gh) + (2 * h))..];
+        Gemm.MultiplyRows(Compute, scratch, false, true, b1 - b0, h, h, _resetHidden!.Span[At(b0, t, time, h)..], time * h, WeightHh.Value.Span[(2 * h * h)..], h, hhNew, time * gh, accumulate: false, _packedHnT);
+        if (!HasBias) return;
+        for (int b = 0; b < b1 - b0; b++) TensorPrimitives.Add(hhNew.Slice(b * time * gh, h), BiasHh!.Value.Span.Slice(2 * h, h), hhNew.Slice(b * time * gh, h));
+    }
+
+    /// <inheritdoc />
+    private protected override void CellForwardShardRows(int time, int t, int b0, int b1, ComputeContext.Scratch scratch)
+    {
+        if (ResetAfter)
+        {
+            ForwardPassRows(time, t, b0, b1, second: true);
+            return;
+        }
+        ForwardPassRows(time, t, b0, b1, second: false);
+        ResetProductRows(time, t, b0, b1, scratch);
+        ForwardPassRows(time, t, b0, b1, second: true);
+    }
+
     /// <summary>The cell forward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
-    protected override void CellForwardRows(int time, int t, int b0, int b1)
+    protected override void CellForwardRows(int time, int t, int b0, int b1) => ForwardPassRows(time, t, b0, b1, _secondHalf);
+
+    /// <summary>The rows' pass of the cell forward: reset after, all of it; reset before, r and z (<paramref name="second"/> false) or n and h.</summary>
+    private void ForwardPassRows(int time, int t, int b0, int b1, bool second)
     {
         int h = HiddenSize, gh = 3 * h;
         Span<T> gates = Gates, hiddenProj = HiddenProj, hiddenPrev = HiddenPrev, hidden = Hidden;
@@ -102,8 +139,8 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
             var g = gates.Slice(At(b, t, time, gh), gh);      // W_ih x + b_ih → activated r, z, n
             var hh = hiddenProj.Slice(At(b, t, time, gh), gh); // W_hh h + b_hh (kept: backward needs the n part)
             int o = At(b, t, time, h);
-            if (!_secondHalf || ResetAfter) UpdateAndResetGates(g, hh);
-            if (!ResetAfter && !_secondHalf)
+            if (!second || ResetAfter) UpdateAndResetGates(g, hh);
+            if (!ResetAfter && !second)
             {
                 TensorPrimitives.Multiply(g[..h], hiddenPrev.Slice(o, h), _resetHidden!.Span.Slice(o, h)); // r ⊙ h_(t-1)
                 continue;
@@ -158,15 +195,33 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
         _secondHalf = false;
         base.CellBackward(batch, time, t);
         if (ResetAfter) return;
-        int h = HiddenSize, gh = 3 * h;
-        // d(r ⊙ h_(t-1)) = dnPre · W_hn   [B, H]·[H, H]
-        Gemm.Multiply(Compute, false, false, batch, h, h, DHiddenProj[((t * gh) + (2 * h))..], time * gh, WeightHh.Value.Span[(2 * h * h)..], h, _dResetHidden!.Span, h, accumulate: false);
+        ResetGradientProductRows(time, t, 0, batch, null);
         _secondHalf = true;
         RunRows(batch, time, t, backward: true, stepEdges: false); // dHidden was gathered by the first pass
     }
 
+    /// <summary>Reset before, <c>d(r ⊙ h_(t-1)) = dnPre · W_hn</c> <c>[B, H]·[H, H]</c> for rows b0..b1-1, as <see cref="ResetProductRows"/> splits it.</summary>
+    private void ResetGradientProductRows(int time, int t, int b0, int b1, ComputeContext.Scratch? scratch)
+    {
+        int h = HiddenSize, gh = 3 * h;
+        Gemm.MultiplyRows(Compute, scratch, false, false, b1 - b0, h, h, DHiddenProj[(At(b0, t, time, gh) + (2 * h))..], time * gh,
+            WeightHh.Value.Span[(2 * h * h)..], h, _dResetHidden!.Span[(b0 * h)..], h, accumulate: false, _packedHn);
+    }
+
+    /// <inheritdoc />
+    private protected override void CellBackwardShardRows(int time, int t, int b0, int b1, ComputeContext.Scratch scratch)
+    {
+        BackwardPassRows(time, t, b0, b1, second: false);
+        if (ResetAfter) return;
+        ResetGradientProductRows(time, t, b0, b1, scratch);
+        BackwardPassRows(time, t, b0, b1, second: true);
+    }
+
     /// <summary>The cell backward for batch rows <paramref name="b0"/>..<paramref name="b1"/>-1 at time <paramref name="t"/>.</summary>
-    protected override void CellBackwardRows(int time, int t, int b0, int b1)
+    protected override void CellBackwardRows(int time, int t, int b0, int b1) => BackwardPassRows(time, t, b0, b1, _secondHalf);
+
+    /// <summary>The rows' pass of the cell derivative: all of it, then (reset before, <paramref name="second"/>) r's part from <c>d(r ⊙ h)</c>.</summary>
+    private void BackwardPassRows(int time, int t, int b0, int b1, bool second)
     {
         int h = HiddenSize, gh = 3 * h;
         Span<T> gates = Gates, hiddenProj = HiddenProj, dGates = DGates, dHiddenProj = DHiddenProj, hiddenPrev = HiddenPrev;
@@ -178,7 +233,7 @@ public sealed class Gru<T> : GatedRecurrentLayer<T> where T : unmanaged, IFloati
             var dhh = dHiddenProj.Slice(At(b, t, time, gh), gh);
             var hPrev = hiddenPrev.Slice(At(b, t, time, h), h);
             var dhPrev = dHiddenNext.Slice(b * h, h);
-            if (_secondHalf) ResetBeforeBackward(g[..h], hPrev, _dResetHidden!.Span.Slice(b * h, h), dxi[..h], dhh[..h], dhPrev);
+            if (second) ResetBeforeBackward(g[..h], hPrev, _dResetHidden!.Span.Slice(b * h, h), dxi[..h], dhh[..h], dhPrev);
             else CellBackwardRow(g, hiddenProj.Slice(At(b, t, time, gh) + (2 * h), h), hPrev, dHidden.Slice(b * h, h), dxi, dhh, dhPrev, h, RecurrentActivation, ResetAfter);
         }
     }
