@@ -601,7 +601,4 @@ public abstract class GatedRecurrentLayer<T> : RecurrentLayer<T> where T : unman
 
     /// <summary>The gate buffer of the last Forward after the cell ran <c>[B, T, G·H]</c>: for an LSTM the activated i, f, g, o.</summary>
     internal Tensor<T>? TracedGates => _gates;
-
-    /// <summary>Row offset of (b, t) in a <c>[B, T, width]</c> buffer.</summary>
-    protected static int At(int b, int t, int time, int width) => ((b * time) + t) * width;
 }

@@ -242,9 +242,6 @@ public sealed class Jordan<T> : RecurrentLayer<T> where T : unmanaged, IFloating
         }
     }
 
-    /// <summary>Row offset of (b, t) in a <c>[B, T, width]</c> buffer.</summary>
-    private static int At(int b, int t, int time, int width) => ((b * time) + t) * width;
-
     /// <inheritdoc />
     public override RecurrentGradient<T> Backward(Tensor<T> dOutput, RecurrentState<T>? dFinalState)
     {

@@ -71,6 +71,9 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         return ReturnSequences ? [inputShape[0], OutputSize] : [OutputSize];
     }
 
+    /// <summary>Row offset of (b, t) in a <c>[B, T, width]</c> buffer.</summary>
+    protected static int At(int b, int t, int time, int width) => ((b * time) + t) * width;
+
     /// <summary>Fewest batch rows a shard of <see cref="RunShards"/> takes.</summary>
     private const int RowsPerShard = 8;
 
